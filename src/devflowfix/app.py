@@ -1,0 +1,67 @@
+"""The FastAPI application, built from explicit settings."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from prometheus_client import ProcessCollector
+
+from devflowfix import __version__
+from devflowfix.auth.endpoints import router as auth_router
+from devflowfix.config import Settings
+from devflowfix.db import Database
+from devflowfix.errors import install_error_handlers
+from devflowfix.health.endpoints import router as health_router
+from devflowfix.incidents.endpoints import router as incidents_router
+from devflowfix.logging import configure_logging
+from devflowfix.middleware import HTTPMetrics, RequestContextMiddleware
+from devflowfix.ratelimit import RateLimiter, RateLimitMiddleware
+
+DESCRIPTION = """
+DevFlowFix stores CI/CD failures as incidents, analyses their logs, and lets a
+team search, bulk-edit, export and report on them.
+
+Sign in with `POST /api/v1/auth/token` and send the token as
+`Authorization: Bearer <token>`. Every error answers with the same envelope:
+`error`, `message`, `errors`, `request_id` and `timestamp`.
+"""
+
+
+def create_app(settings: Settings, *, database: Database | None = None) -> FastAPI:
+    """Build the application; nothing here reads the environment."""
+    configure_logging(json_lines=settings.json_logs, level=settings.log_level)
+    database = database or Database.from_settings(settings)
+    metrics = HTTPMetrics()
+    ProcessCollector(registry=metrics.registry)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+
+    app = FastAPI(
+        title="DevFlowFix",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.database = database
+    app.state.metrics = metrics
+
+    install_error_handlers(app)
+    if settings.rate_limit_enabled:
+        app.add_middleware(RateLimitMiddleware, limiter=RateLimiter(settings))
+    app.add_middleware(
+        RequestContextMiddleware,
+        metrics=metrics,
+        max_body_bytes=settings.max_request_bytes,
+    )
+
+    app.include_router(health_router)
+    app.include_router(auth_router)
+    # Fixed paths under /api/v1/incidents (search, export) go before
+    # /api/v1/incidents/{incident_id}, or that route would take them.
+    app.include_router(incidents_router)
+    return app

@@ -1,0 +1,1 @@
+"""Sign-in: users, password hashes, bearer tokens and role checks."""

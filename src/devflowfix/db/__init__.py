@@ -1,0 +1,6 @@
+"""Database engine, sessions and the SQLite connection rules."""
+
+from devflowfix.db.engine import create_db_engine, dialect_name
+from devflowfix.db.session import Database
+
+__all__ = ["Database", "create_db_engine", "dialect_name"]

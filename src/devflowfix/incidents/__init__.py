@@ -1,0 +1,1 @@
+"""Incidents: create, read, list, update and delete one CI/CD failure at a time."""

@@ -1,0 +1,117 @@
+"""The per-user rate limit: a moving one-minute window in memory or in Redis.
+
+The key is the bearer token's subject when the token verifies, else the client
+address. Every limited response carries the IETF draft fields `RateLimit-Policy`
+and `RateLimit` and the older `X-RateLimit-*` triplet; a refused request is a
+429 with `Retry-After`.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import structlog
+from limits import RateLimitItemPerMinute
+from limits.aio.storage import Storage
+from limits.storage import storage_from_string
+from limits.aio.strategies import MovingWindowRateLimiter
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from devflowfix.auth.tokens import token_subject
+from devflowfix.config import Settings
+from devflowfix.errors import AppError, RateLimited
+from devflowfix.middleware import send_error
+
+log = structlog.get_logger(__name__)
+
+POLICY_NAME = "per-user"
+EXEMPT_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
+def async_storage_uri(uri: str) -> str:
+    """`redis://...` as the `limits` asyncio storage scheme `async+redis://...`."""
+    return uri if uri.startswith("async+") else f"async+{uri}"
+
+
+class RateLimiter:
+    """Counts hits per key in the configured storage."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.item = RateLimitItemPerMinute(settings.rate_limit_per_minute)
+        storage = storage_from_string(async_storage_uri(settings.rate_limit_storage))
+        if not isinstance(storage, Storage):
+            raise ValueError("the rate limit needs an asyncio storage")
+        self.storage = storage
+        self.strategy = MovingWindowRateLimiter(self.storage)
+
+    async def hit(self, key: str) -> tuple[bool, int, float]:
+        """Count one request for `key`: (allowed, remaining, reset epoch seconds)."""
+        allowed = await self.strategy.hit(self.item, key)
+        stats = await self.strategy.get_window_stats(self.item, key)
+        return allowed, max(0, stats.remaining), stats.reset_time
+
+    def key_for(self, scope: Scope) -> str:
+        for name, value in scope.get("headers", ()):
+            if name == b"authorization":
+                scheme, _, token = value.decode("latin-1").partition(" ")
+                if scheme.lower() == "bearer" and token:
+                    try:
+                        return "user:" + token_subject(token.strip(), self.settings)
+                    except AppError:
+                        break
+                break
+        client = scope.get("client")
+        return "address:" + (client[0] if client else "unknown")
+
+
+class RateLimitMiddleware:
+    """Refuse a key's requests past the per-minute budget with a 429."""
+
+    def __init__(self, app: ASGIApp, *, limiter: RateLimiter) -> None:
+        self.app = app
+        self.limiter = limiter
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("path") in EXEMPT_PATHS:
+            await self.app(scope, receive, send)
+            return
+        key = self.limiter.key_for(scope)
+        try:
+            allowed, remaining, reset_at = await self.limiter.hit(key)
+        except Exception:
+            # A rate-limit store that is down must not take the API down with it.
+            log.warning("ratelimit.storage_unavailable", exc_info=True)
+            await self.app(scope, receive, send)
+            return
+
+        limit = self.limiter.item.amount
+        reset_in = max(0, math.ceil(reset_at - time.time()))
+        headers = {
+            "RateLimit-Policy": f'"{POLICY_NAME}";q={limit};w=60',
+            "RateLimit": f'"{POLICY_NAME}";r={remaining};t={reset_in}',
+            "X-RateLimit-Limit": str(limit),
+            "X-RateLimit-Remaining": str(remaining),
+            "X-RateLimit-Reset": str(math.ceil(reset_at)),
+        }
+        if not allowed:
+            log.warning("ratelimit.refused", key=key.split(":", 1)[0])
+            retry_after = max(1, reset_in)
+            error = RateLimited(
+                f"More than {limit} requests in a minute; retry in {retry_after} s."
+            )
+            headers["Retry-After"] = str(retry_after)
+            request_id = scope.get("state", {}).get("request_id")
+            await send_error(send, request_id, error, headers)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                response_headers = MutableHeaders(scope=message)
+                for name, value in headers.items():
+                    response_headers[name] = value
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
