@@ -35,10 +35,17 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     database = database or Database.from_settings(settings)
     metrics = HTTPMetrics()
     ProcessCollector(registry=metrics.registry)
+    limiter = RateLimiter(settings) if settings.rate_limit_enabled else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
+        if limiter is not None:
+            await limiter.start()
+        try:
+            yield
+        finally:
+            if limiter is not None:
+                await limiter.close()
 
     app = FastAPI(
         title="DevFlowFix",
@@ -51,8 +58,8 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     app.state.metrics = metrics
 
     install_error_handlers(app)
-    if settings.rate_limit_enabled:
-        app.add_middleware(RateLimitMiddleware, limiter=RateLimiter(settings))
+    if limiter is not None:
+        app.add_middleware(RateLimitMiddleware, limiter=limiter)
     app.add_middleware(
         RequestContextMiddleware,
         metrics=metrics,

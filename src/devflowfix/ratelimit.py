@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import math
 import time
+from typing import Any
 
 import structlog
 from limits import RateLimitItemPerMinute
 from limits.aio.storage import Storage
-from limits.storage import storage_from_string
 from limits.aio.strategies import MovingWindowRateLimiter
+from limits.storage import storage_from_string
+from redis.asyncio import ConnectionPool
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -36,16 +38,41 @@ def async_storage_uri(uri: str) -> str:
 
 
 class RateLimiter:
-    """Counts hits per key in the configured storage."""
+    """Counts hits per key in the configured storage.
+
+    The storage is opened by `start` and closed by `close`, inside the running
+    event loop, because asyncio Redis connections belong to one loop.
+    """
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.item = RateLimitItemPerMinute(settings.rate_limit_per_minute)
-        storage = storage_from_string(async_storage_uri(settings.rate_limit_storage))
+        self._pool: ConnectionPool | None = None
+        self._strategy: MovingWindowRateLimiter | None = None
+
+    async def start(self) -> None:
+        uri = self.settings.rate_limit_storage
+        options: dict[str, Any] = {}
+        if uri.split(":", 1)[0] in {"redis", "rediss"}:
+            # redis-py is a dependency already; the asyncio default is coredis.
+            self._pool = ConnectionPool.from_url(uri)
+            options = {"implementation": "redispy", "connection_pool": self._pool}
+        storage = storage_from_string(async_storage_uri(uri), **options)
         if not isinstance(storage, Storage):
-            raise ValueError("the rate limit needs an asyncio storage")
-        self.storage = storage
-        self.strategy = MovingWindowRateLimiter(self.storage)
+            raise TypeError("the rate limit needs an asyncio storage")
+        self._strategy = MovingWindowRateLimiter(storage)
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.aclose()
+            self._pool = None
+        self._strategy = None
+
+    @property
+    def strategy(self) -> MovingWindowRateLimiter:
+        if self._strategy is None:
+            raise RuntimeError("the rate limiter is used before the app started")
+        return self._strategy
 
     async def hit(self, key: str) -> tuple[bool, int, float]:
         """Count one request for `key`: (allowed, remaining, reset epoch seconds)."""

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Start throwaway PostgreSQL and Redis servers on loopback for the test suite and
+# print the environment that points the tests at them. Source it or eval its output:
+#   eval "$(bash .ci/services.sh)"
+set -euo pipefail
+
+PG_PORT=${DEVFLOWFIX_CI_PG_PORT:-55432}
+REDIS_PORT=${DEVFLOWFIX_CI_REDIS_PORT:-56379}
+STATE=${DEVFLOWFIX_CI_STATE:-/tmp/devflowfix-ci}
+PG_DATA=$STATE/pgdata
+mkdir -p "$STATE"
+
+pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+if [ -z "$pg_bin" ]; then
+    echo "PostgreSQL server binaries not found; install the postgresql package" >&2
+    exit 1
+fi
+
+# PostgreSQL refuses to run as root, so as root it runs as the postgres user.
+as_pg() {
+    if [ "$(id -u)" = 0 ]; then
+        su postgres -s /bin/bash -c "$*"
+    else
+        bash -c "$*"
+    fi
+}
+
+if [ "$(id -u)" = 0 ]; then
+    chown postgres "$STATE"
+fi
+
+if ! "$pg_bin/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT"; then
+    if [ ! -f "$PG_DATA/PG_VERSION" ]; then
+        as_pg "'$pg_bin/initdb' -D '$PG_DATA' -U postgres --auth=trust -E UTF8 --locale=C.UTF-8" >&2
+    fi
+    as_pg "'$pg_bin/pg_ctl' -D '$PG_DATA' -l '$STATE/postgres.log' -w -o \"-c listen_addresses=127.0.0.1 -p $PG_PORT -k '$STATE' -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 -c shared_buffers=512MB\" start" >&2
+fi
+for _ in $(seq 1 30); do
+    "$pg_bin/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" && break
+    sleep 1
+done
+if ! psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'devflowfix_test'" | grep -q 1; then
+    psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -qc "CREATE DATABASE devflowfix_test" >&2
+fi
+
+if ! redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping >/dev/null 2>&1; then
+    redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no \
+        --daemonize yes --logfile "$STATE/redis.log" >&2
+fi
+for _ in $(seq 1 30); do
+    redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping >/dev/null 2>&1 && break
+    sleep 0.2
+done
+
+echo "export DEVFLOWFIX_TEST_POSTGRES_URL=postgresql+psycopg://postgres@127.0.0.1:$PG_PORT/devflowfix_test"
+echo "export DEVFLOWFIX_TEST_REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0"

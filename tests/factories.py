@@ -1,0 +1,71 @@
+"""Plain factory functions for test data, written through the services."""
+
+from __future__ import annotations
+
+import itertools
+from functools import cache
+from typing import Any
+
+from devflowfix.auth import service as auth_service
+from devflowfix.auth.passwords import hash_password
+from devflowfix.auth.tokens import issue_token
+from devflowfix.config import Settings
+from devflowfix.db import Database
+from devflowfix.models import User
+from devflowfix.vocabulary import Role
+
+PASSWORD = "correct-horse-battery"
+_emails = itertools.count(1)
+
+
+@cache
+def _password_hash() -> str:
+    # Argon2 is slow on purpose; hash the shared test password once per run.
+    return hash_password(PASSWORD)
+
+
+def make_user(
+    database: Database,
+    *,
+    role: Role = Role.MEMBER,
+    team: str = "acme",
+    email: str | None = None,
+) -> User:
+    """A user saved in `team`, with the password `PASSWORD`."""
+    with database.transaction() as session:
+        return auth_service.create_user(
+            session,
+            email=email or f"user{next(_emails)}@{team}.example.com",
+            password=PASSWORD,
+            role=role,
+            team_name=team,
+            password_hash=_password_hash(),
+        )
+
+
+def auth_headers(user: User, settings: Settings) -> dict[str, str]:
+    return {"Authorization": f"Bearer {issue_token(user.public_id, settings)}"}
+
+
+def incident_payload(**overrides: Any) -> dict[str, Any]:
+    """A valid `POST /api/v1/incidents` body."""
+    payload: dict[str, Any] = {
+        "source": "github_actions",
+        "severity": "high",
+        "failure_type": "dependency_error",
+        "outcome": "pending",
+        "error_message": "npm ERR! code ERESOLVE unable to resolve dependency tree",
+        "repository": "acme/web-app",
+        "branch": "main",
+        "commit_sha": "3f9c2a7e1b4d",
+        "workflow": "CI",
+        "job": "build",
+        "run_url": "https://github.com/acme/web-app/actions/runs/123456",
+        "error_log": "##[error]npm ERR! code ERESOLVE\nnpm ERR! unable to resolve",
+        "root_cause": "Conflicting peer dependency on react@17",
+        "confidence": 0.85,
+        "tags": ["frontend", "npm"],
+        "timestamp": "2026-11-28T10:30:00Z",
+    }
+    payload.update(overrides)
+    return payload
