@@ -50,10 +50,11 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def postgres_url(worker_id: str) -> Iterator[str]:
-    """A migrated PostgreSQL database of this test worker's own."""
+    """A migrated PostgreSQL database of this test process's own."""
     if not POSTGRES_URL:
         pytest.skip("DEVFLOWFIX_TEST_POSTGRES_URL is not set")
-    name = f"devflowfix_test_{worker_id}"
+    # The process id keeps two test runs on one server out of each other's way.
+    name = f"devflowfix_test_{os.getpid()}_{worker_id}"
     admin = _libpq_url(str(make_url(POSTGRES_URL).set(database="postgres")))
     with psycopg.connect(admin, autocommit=True) as connection:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -1,0 +1,1 @@
+"""Incident search: filters shared by search, exports and bulk jobs."""
