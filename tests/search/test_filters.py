@@ -138,6 +138,8 @@ def test_each_filter_selects_its_incidents(database: Database) -> None:
     assert _matching(database, team, min_confidence=0.5) == {"b"}
     assert _matching(database, team, max_confidence=0.5) == {"a"}
     assert _matching(database, team, search_query="ModuleNotFoundError") == {"b"}
-    assert _matching(database, team, search_query="b -yaml") == set()
+    assert _matching(database, team, search_query="ModuleNotFoundError -yaml") == set()
+    assert _matching(database, team, search_query='"no module named"') == {"b"}
+    assert _matching(database, team, search_query="module* -ERESOLVE") == {"b"}
     assert _matching(database, team, date_preset="today") == {"a", "b", "c"}
     assert _matching(database, team, date_preset="yesterday") == set()

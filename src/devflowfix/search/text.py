@@ -22,8 +22,13 @@ def _escape_like(value: str) -> str:
 
 def _contains(term: Term) -> ColumnElement[bool]:
     pattern = f"%{_escape_like(term.text.lower())}%"
-    columns = [*TEXT_COLUMNS, func.cast(Incident.tags, literal("").type)]
-    return or_(*(func.lower(column).like(pattern, escape="\\") for column in columns))
+    columns = [*TEXT_COLUMNS, cast(Incident.tags, String)]
+    return or_(
+        *(
+            func.lower(func.coalesce(column, "")).like(pattern, escape="\\")
+            for column in columns
+        )
+    )
 
 
 def text_condition(query: str, *, dialect: str) -> ColumnElement[bool]:
