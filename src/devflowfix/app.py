@@ -18,6 +18,7 @@ from devflowfix.incidents.endpoints import router as incidents_router
 from devflowfix.logging import configure_logging
 from devflowfix.middleware import HTTPMetrics, RequestContextMiddleware
 from devflowfix.ratelimit import RateLimiter, RateLimitMiddleware
+from devflowfix.search.endpoints import router as search_router
 
 DESCRIPTION = """
 DevFlowFix stores CI/CD failures as incidents, analyses their logs, and lets a
@@ -70,5 +71,6 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     app.include_router(auth_router)
     # Fixed paths under /api/v1/incidents (search, export) go before
     # /api/v1/incidents/{incident_id}, or that route would take them.
+    app.include_router(search_router)
     app.include_router(incidents_router)
     return app
