@@ -17,6 +17,7 @@ from devflowfix.health.endpoints import router as health_router
 from devflowfix.incidents.endpoints import router as incidents_router
 from devflowfix.logging import configure_logging
 from devflowfix.middleware import HTTPMetrics, RequestContextMiddleware
+from devflowfix.openapi import install_openapi
 from devflowfix.ratelimit import RateLimiter, RateLimitMiddleware
 
 DESCRIPTION = """
@@ -58,6 +59,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     app.state.metrics = metrics
 
     install_error_handlers(app)
+    install_openapi(app)
     if limiter is not None:
         app.add_middleware(RateLimitMiddleware, limiter=limiter)
     app.add_middleware(
