@@ -19,6 +19,7 @@ from devflowfix.logging import configure_logging
 from devflowfix.middleware import HTTPMetrics, RequestContextMiddleware
 from devflowfix.openapi import install_openapi
 from devflowfix.ratelimit import RateLimiter, RateLimitMiddleware
+from devflowfix.users.endpoints import router as users_router
 
 DESCRIPTION = """
 DevFlowFix stores CI/CD failures as incidents, analyses their logs, and lets a
@@ -73,4 +74,5 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     # Fixed paths under /api/v1/incidents (search, export) go before
     # /api/v1/incidents/{incident_id}, or that route would take them.
     app.include_router(incidents_router)
+    app.include_router(users_router)
     return app
