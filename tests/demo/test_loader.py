@@ -288,6 +288,20 @@ def test_if_empty_skips_a_second_load(loaded: tuple[Database, DemoReport]) -> No
         assert session.scalar(select(func.count()).select_from(Incident)) == INCIDENTS
 
 
+def test_if_empty_loads_into_an_empty_database(
+    make_database: Callable[[], Database],
+) -> None:
+    database = make_database()
+
+    report = load_demo(
+        database, incidents=40, team_name="demo", email=EMAIL, seed=2, if_empty=True
+    )
+
+    assert (report.skipped, report.incidents_loaded) == (False, 40)
+    with database.session() as session:
+        assert session.scalar(select(func.count()).select_from(Incident)) == 40
+
+
 def test_a_second_load_adds_after_the_first(
     make_database: Callable[[], Database],
 ) -> None:

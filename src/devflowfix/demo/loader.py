@@ -36,7 +36,7 @@ log = structlog.get_logger(__name__)
 
 DEMO_PASSWORD = "devflowfix-demo"  # noqa: S105 - printed for the user on purpose
 DEMO_URL = "http://127.0.0.1:8000"
-BATCH_SIZE = 10_000
+BATCH_SIZE = 50_000
 PROGRESS_FROM = 50_000
 
 
@@ -111,7 +111,8 @@ def load_demo(
         user, created = _ensure_admin(session, team, email)
         team_id, user_id, user_team = team.id, user.id, user.team.name
     with _load_connection(database) as connection:
-        skipped = if_empty and writers.has_incidents(connection)
+        with connection.begin():
+            skipped = if_empty and writers.has_incidents(connection)
         loaded = 0
         if not skipped:
             loaded = _load_incidents(

@@ -17,7 +17,7 @@ from itertools import accumulate
 
 from devflowfix.demo.bundles import Branch, Bundle, Pipeline
 from devflowfix.demo.logs import HOUR
-from devflowfix.vocabulary import Outcome, Source
+from devflowfix.vocabulary import Outcome
 
 INCIDENT_COLUMNS = (
     "id", "public_id", "team_id", "source", "severity", "failure_type", "outcome",
@@ -31,8 +31,8 @@ TAG_COLUMNS = ("incident_id", "tag", "team_id")
 
 WINDOW_DAYS = 120
 SECOND = 1_000_000
-HOUR_US = 3600 * SECOND
-DAY_US = 24 * HOUR_US
+MINUTE_US = 60 * SECOND
+HOUR_US = 60 * MINUTE_US
 UNANALYSED_SHARE = 0.04
 # Share of incidents with each outcome that someone has marked resolved.
 RESOLVED_SHARE: dict[str, float] = {
@@ -108,20 +108,18 @@ class TimeFormat:
 
     def __init__(self, suffix: str) -> None:
         self.suffix = suffix
-        self.days: dict[int, str] = {}
+        self.minutes: dict[int, str] = {}
         self.hours: dict[int, str] = {}
 
     def __call__(self, micros: int) -> str:
-        day, rest = divmod(micros, DAY_US)
-        prefix = self.days.get(day)
+        minute, rest = divmod(micros, MINUTE_US)
+        prefix = self.minutes.get(minute)
         if prefix is None:
-            prefix = datetime.fromtimestamp(day * 86400, UTC).strftime("%Y-%m-%d ")
-            self.days[day] = prefix
+            moment = datetime.fromtimestamp(minute * 60, UTC)
+            prefix = moment.strftime("%Y-%m-%d %H:%M:")
+            self.minutes[minute] = prefix
         seconds, fraction = divmod(rest, SECOND)
-        hours, seconds = divmod(seconds, 3600)
-        minutes, seconds = divmod(seconds, 60)
-        clock = f"{hours:02d}:{minutes:02d}:{seconds:02d}.{fraction:06d}"
-        return prefix + clock + self.suffix
+        return f"{prefix}{seconds:02d}.{fraction:06d}{self.suffix}"
 
     def log_hour(self, hour: int) -> str:
         """The 'YYYY-MM-DDTHH' that stands in for `logs.HOUR` in log excerpts."""
@@ -218,6 +216,7 @@ class RowFactory:
     ) -> None:
         self.pipelines = pipelines
         self.links = [RunLinks(pipeline, rng) for pipeline in pipelines]
+        self.sources = [str(pipeline.source.value) for pipeline in pipelines]
         self.indexes = list(range(len(pipelines)))
         self.cumulative = list(accumulate(pipeline.weight for pipeline in pipelines))
         self.rng, self.rand = rng, rng.random
@@ -265,14 +264,15 @@ class RowFactory:
         branch = pipeline.branches[int(rand() * len(pipeline.branches))]
         outcome = bundle.outcomes[int(rand() * len(bundle.outcomes))]
         analysed = rand() >= UNANALYSED_SHARE
-        manual = pipeline.source is Source.MANUAL
+        source = self.sources[index]
+        manual = source == "manual"
         happened, created, updated, resolved, analysed_at = self._times(
             bundle, hour, outcome, analysed, manual
         )
         url, external_id = self.links[index].locate(row_id, branch, bundle.workflow)
         tags, tags_json = bundle.tag_choices[int(rand() * len(bundle.tag_choices))]
         row = (
-            row_id, public_id, self.team_id, pipeline.source.value,
+            row_id, public_id, self.team_id, source,
             bundle.severities[int(rand() * len(bundle.severities))],
             bundle.failure_type, outcome, pipeline.repository.slug, branch.name,
             f"{self.rng.getrandbits(160):040x}", bundle.workflow, bundle.job, url,
