@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import make_settings
+from devflowfix.config import Settings
 from factories import make_git_remote
 from forge import FORGE_TOKEN, SEED_FILES, FakeForge
 
@@ -26,3 +28,14 @@ def forge(tmp_path: Path) -> Iterator[FakeForge]:
     server = FakeForge(root, FORGE_TOKEN).start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    """Local remotes on (the tests push to bare repositories on disk)."""
+    return make_settings(
+        database_url,
+        tmp_path,
+        allow_local_remotes=True,
+        public_url="https://devflowfix.example.com",
+    )
