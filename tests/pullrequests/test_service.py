@@ -13,15 +13,10 @@ from devflowfix.config import Settings
 from devflowfix.db import Database
 from devflowfix.errors import Conflict, NotFound, ValidationFailed
 from devflowfix.models import Incident, User
+from devflowfix.pullrequests.branches import BaseTree, JobHooks, PullRequestCancelled
 from devflowfix.pullrequests.remotes import Credentials, Provider
 from devflowfix.pullrequests.schemas import NO_CHANGES, FixTarget, PullRequestParameters
-from devflowfix.pullrequests.service import (
-    BaseTree,
-    JobHooks,
-    PullRequestCancelled,
-    create_fix_pull_request,
-    load_fix_target,
-)
+from devflowfix.pullrequests.service import create_fix_pull_request, load_fix_target
 from factories import git, make_git_remote, make_incident, make_user, remote_refs
 from forge import SEED_FILES
 

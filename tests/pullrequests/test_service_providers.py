@@ -14,14 +14,11 @@ from devflowfix.db import Database
 from devflowfix.errors import UpstreamFailed, ValidationFailed
 from devflowfix.logging import configure_logging
 from devflowfix.models import User
+from devflowfix.pullrequests.branches import JobHooks
 from devflowfix.pullrequests.providers import RetryPolicy
 from devflowfix.pullrequests.remotes import Credentials, Provider
 from devflowfix.pullrequests.schemas import FixTarget, PullRequestParameters
-from devflowfix.pullrequests.service import (
-    JobHooks,
-    create_fix_pull_request,
-    load_fix_target,
-)
+from devflowfix.pullrequests.service import create_fix_pull_request, load_fix_target
 from factories import auth_headers, git, make_incident, make_user, remote_refs
 from forge import FORGE_TOKEN, Answer, FakeForge
 

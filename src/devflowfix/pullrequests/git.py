@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 
 import structlog
 
+from devflowfix.pullrequests.paths import check_repository_path
 from devflowfix.pullrequests.remotes import Remote, redact
 
 log = structlog.get_logger(__name__)
@@ -108,6 +109,7 @@ class Workspace:
         """A workspace in a temporary directory that is removed afterwards."""
         if parent is not None:
             parent.mkdir(parents=True, exist_ok=True)
+
         with tempfile.TemporaryDirectory(prefix="devflowfix-fix-", dir=parent) as path:
             workspace = cls(
                 Path(path) / "repository",
@@ -115,6 +117,7 @@ class Workspace:
                 identity,
                 timeout_seconds=timeout_seconds,
             )
+
             workspace.directory.mkdir()
             workspace.run("init", "--quiet")
             workspace.run("remote", "add", "origin", remote.url)
@@ -139,12 +142,12 @@ class Workspace:
                 f"git {args[0]} took longer than {self.timeout_seconds:g} seconds"
             ) from exc
         seconds = round(time.perf_counter() - started, 3)
-
         log.debug("git.command", command=args[0], status=completed.returncode)
         if completed.returncode != 0:
             reason = self.reason(completed.stderr or completed.stdout)
             log.info("git.failed", command=args[0], seconds=seconds, reason=reason)
             raise GitError(f"git {args[0]} failed: {reason}")
+
         return completed.stdout.decode("utf-8", errors="replace")
 
     def reason(self, output: bytes) -> str:
@@ -152,7 +155,10 @@ class Workspace:
         lines = output.decode("utf-8", errors="replace").splitlines()
         kept = [line.strip() for line in lines if line.strip()]
         kept = [line for line in kept if not line.startswith("hint:")]
-        text = redact("; ".join(kept), self.remote.secrets) or "no message"
+
+        # The temporary directory's name says nothing to a user.
+        text = "; ".join(kept).replace(str(self.directory), "<workspace>")
+        text = redact(text, self.remote.secrets) or "no message"
         return text[-MAX_REASON_CHARS:]
 
     def remote_refs(self, branches: Sequence[str]) -> RemoteRefs:
@@ -179,6 +185,7 @@ class Workspace:
             "fetch", "--quiet", "--no-tags", "--depth=1", "origin", *refspecs,
             network=True,
         )  # fmt: skip
+
         return {
             branch: self.run("rev-parse", f"refs/remotes/origin/{branch}").strip()
             for branch in branches
@@ -197,6 +204,7 @@ class Workspace:
         data = patch.encode("utf-8")
         if not data.endswith(b"\n"):
             data += b"\n"
+
         try:
             self.run("apply", "--cached", "--whitespace=nowarn", "-", stdin=data)
         except GitError as exc:
@@ -204,6 +212,7 @@ class Workspace:
                 return False
             reason = str(exc).removeprefix("git apply failed: ")
             raise PatchDoesNotApply(f"the patch does not apply: {reason}") from exc
+
         return True
 
     def _applies_in_reverse(self, data: bytes) -> bool:
@@ -215,6 +224,13 @@ class Workspace:
 
     def write_files(self, files: Mapping[str, str]) -> None:
         """Put whole files into the index, keeping the executable bit they had."""
+        for path in files:
+            # `update-index` would skip a .git path without a word; refuse it.
+            try:
+                check_repository_path(path)
+            except ValueError as exc:
+                raise GitError(f"cannot write {path!r}: {exc}") from exc
+
         modes = self._index_modes(list(files))
         entries = []
         for path, content in files.items():
@@ -222,8 +238,10 @@ class Workspace:
                 "hash-object", "-w", "--no-filters", "--stdin",
                 stdin=content.encode("utf-8"),
             ).strip()  # fmt: skip
-            mode = EXECUTABLE_FILE if modes.get(path) == EXECUTABLE_FILE else None
-            entries.append(f"{mode or REGULAR_FILE} {blob}\t{path}\0")
+            executable = modes.get(path) == EXECUTABLE_FILE
+            mode = EXECUTABLE_FILE if executable else REGULAR_FILE
+            entries.append(f"{mode} {blob}\t{path}\0")
+
         self.run(
             "update-index", "-z", "--add", "--replace", "--index-info",
             stdin="".join(entries).encode("utf-8"),
@@ -231,6 +249,7 @@ class Workspace:
 
     def _index_modes(self, paths: Sequence[str]) -> dict[str, str]:
         output = self.run("ls-files", "-z", "--stage", "--", *paths)
+
         modes = {}
         for entry in output.split("\0"):
             if entry:
@@ -290,6 +309,7 @@ def _base_environment(
         name: os.environ[name] for name in PASSED_VARIABLES if name in os.environ
     }
     environment.setdefault("PATH", os.defpath)
+
     environment.update(
         {
             "HOME": str(directory.parent),
@@ -304,6 +324,7 @@ def _base_environment(
             "GIT_COMMITTER_EMAIL": identity.email,
         }
     )
+
     return _with_config(
         environment,
         {

@@ -68,6 +68,27 @@ def default_body(
     return "\n\n".join(parts) + "\n"
 
 
+def result_summary(
+    *,
+    branch: str,
+    commit: str,
+    pushed: bool,
+    pull_request_number: int | None,
+    created: bool,
+) -> str:
+    """One sentence or two on what a run did, for the job's result."""
+    if pushed:
+        done = f"Pushed {commit[:12]} to {branch}."
+    else:
+        done = f"{branch} already holds the change; nothing was pushed."
+
+    if pull_request_number is None:
+        return f"{done} The remote has no pull-request API, so none was opened."
+    if created:
+        return f"{done} Opened pull request #{pull_request_number}."
+    return f"{done} Pull request #{pull_request_number} was already open."
+
+
 def _file_list(paths: Sequence[str]) -> str:
     listed = [f"- `{path}`" for path in paths[:MAX_LISTED_FILES]]
     if len(paths) > MAX_LISTED_FILES:

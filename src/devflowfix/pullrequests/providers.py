@@ -70,18 +70,20 @@ class PullRequestApi(ABC):
         self._secrets = remote.secrets
 
     @abstractmethod
-    def find_open(self, branch: str) -> PullRequest | None:
+    def find_open_pull_request(self, branch: str) -> PullRequest | None:
         """The open pull request whose head is `branch`, if there is one."""
 
     @abstractmethod
-    def open(self, branch: str, base: str, title: str, body: str) -> PullRequest | None:
+    def open_pull_request(
+        self, branch: str, base: str, title: str, body: str
+    ) -> PullRequest | None:
         """Open a pull request; None when the provider says one already exists."""
 
     @abstractmethod
-    def headers(self) -> dict[str, str]:
+    def request_headers(self) -> dict[str, str]:
         """The request headers, with the token."""
 
-    def send(
+    def call_api(
         self,
         method: str,
         path: str,
@@ -99,7 +101,7 @@ class PullRequestApi(ABC):
                     self.api_url + path,
                     params=params,
                     json=body,
-                    headers=self.headers(),
+                    headers=self.request_headers(),
                 )
             except httpx.TransportError as exc:
                 if last:
@@ -109,10 +111,12 @@ class PullRequestApi(ABC):
 
             if response.is_success or response.status_code in accepted:
                 return response
+
             wait = self._retry_wait(response, attempt)
             if wait is None or last:
                 raise self._failure(method, path, response, attempted=attempt)
             self._pause(method, path, response.status_code, wait)
+
         raise AssertionError("the retry loop always returns or raises")
 
     def _pause(self, method: str, path: str, status: int | None, wait: float) -> None:
@@ -146,9 +150,13 @@ class PullRequestApi(ABC):
         )
         if not limited:
             return None
-        retry_after = _seconds_of_retry_after(headers.get("retry-after"))
+
+        retry_after = _seconds_of_retry_after(
+            headers.get("retry-after"), self.policy.clock()
+        )
         if retry_after is not None:
             return retry_after
+
         reset = headers.get("x-ratelimit-reset", headers.get("ratelimit-reset"))
         if reset is not None and reset.isdigit():
             return max(0.0, int(reset) - self.policy.clock()) + 1.0
@@ -157,9 +165,10 @@ class PullRequestApi(ABC):
     def _failure(
         self, method: str, path: str, response: httpx.Response, *, attempted: int
     ) -> ProviderError:
-        message = self.message_of(response)
+        message = self.provider_message(response)
         status = response.status_code
         prefix = f"{self.label} answered {status} to {method} {path}"
+
         wait = self._rate_limit_wait(response)
         if wait is not None and wait > self.policy.max_wait_seconds:
             return ProviderError(
@@ -179,7 +188,7 @@ class PullRequestApi(ABC):
             f"{self.policy.attempts} attempts ({type(exc).__name__})"
         )
 
-    def message_of(self, response: httpx.Response) -> str:
+    def provider_message(self, response: httpx.Response) -> str:
         """The provider's own explanation, redacted and cut to a readable length."""
         try:
             data = response.json()
@@ -193,7 +202,7 @@ class PullRequestApi(ABC):
 class GitHubPullRequests(PullRequestApi):
     label = "GitHub"
 
-    def headers(self) -> dict[str, str]:
+    def request_headers(self) -> dict[str, str]:
         return {
             "Authorization": f"Bearer {self._token}",
             "Accept": "application/vnd.github+json",
@@ -201,27 +210,31 @@ class GitHubPullRequests(PullRequestApi):
             "User-Agent": USER_AGENT,
         }
 
-    def find_open(self, branch: str) -> PullRequest | None:
+    def find_open_pull_request(self, branch: str) -> PullRequest | None:
         owner = self.project.split("/", 1)[0]
-        response = self.send(
+        response = self.call_api(
             "GET",
             f"/repos/{self.project}/pulls",
             params={"head": f"{owner}:{branch}", "state": "open", "per_page": "10"},
         )
+
         pulls = response.json()
         if not isinstance(pulls, list) or not pulls:
             return None
         return PullRequest(url=pulls[0]["html_url"], number=int(pulls[0]["number"]))
 
-    def open(self, branch: str, base: str, title: str, body: str) -> PullRequest | None:
-        response = self.send(
+    def open_pull_request(
+        self, branch: str, base: str, title: str, body: str
+    ) -> PullRequest | None:
+        response = self.call_api(
             "POST",
             f"/repos/{self.project}/pulls",
             body={"title": title, "head": branch, "base": base, "body": body},
             accepted=frozenset({422}),
         )
+
         if response.status_code == 422:
-            if "already exists" in self.message_of(response):
+            if "already exists" in self.provider_message(response):
                 return None
             raise self._failure(
                 "POST", f"/repos/{self.project}/pulls", response, attempted=1
@@ -233,7 +246,7 @@ class GitHubPullRequests(PullRequestApi):
 class GitLabMergeRequests(PullRequestApi):
     label = "GitLab"
 
-    def headers(self) -> dict[str, str]:
+    def request_headers(self) -> dict[str, str]:
         return {
             "PRIVATE-TOKEN": self._token,
             "Accept": "application/json",
@@ -244,19 +257,22 @@ class GitLabMergeRequests(PullRequestApi):
     def _project_path(self) -> str:
         return f"/projects/{quote(self.project, safe='')}/merge_requests"
 
-    def find_open(self, branch: str) -> PullRequest | None:
-        response = self.send(
+    def find_open_pull_request(self, branch: str) -> PullRequest | None:
+        response = self.call_api(
             "GET",
             self._project_path,
             params={"source_branch": branch, "state": "opened", "per_page": "10"},
         )
+
         requests = response.json()
         if not isinstance(requests, list) or not requests:
             return None
         return PullRequest(url=requests[0]["web_url"], number=int(requests[0]["iid"]))
 
-    def open(self, branch: str, base: str, title: str, body: str) -> PullRequest | None:
-        response = self.send(
+    def open_pull_request(
+        self, branch: str, base: str, title: str, body: str
+    ) -> PullRequest | None:
+        response = self.call_api(
             "POST",
             self._project_path,
             body={
@@ -267,6 +283,7 @@ class GitLabMergeRequests(PullRequestApi):
             },
             accepted=frozenset({409}),
         )
+
         if response.status_code == 409:
             return None
         data = response.json()
@@ -291,17 +308,17 @@ def ensure_pull_request(
 
     The flag says whether this call opened it.
     """
-    existing = api.find_open(branch)
+    existing = api.find_open_pull_request(branch)
     if existing is not None:
         return existing, False
 
-    opened = api.open(branch, base, title, body)
+    opened = api.open_pull_request(branch, base, title, body)
     if opened is not None:
         log.info("pull_request.opened", provider=api.label, url=opened.url)
         return opened, True
 
     # Another run opened it between our look-up and our request.
-    existing = api.find_open(branch)
+    existing = api.find_open_pull_request(branch)
     if existing is None:
         raise ProviderError(
             f"{api.label} says a pull request for {branch} exists but lists none open"
@@ -309,16 +326,18 @@ def ensure_pull_request(
     return existing, False
 
 
-def _seconds_of_retry_after(value: str | None) -> float | None:
+def _seconds_of_retry_after(value: str | None, now: float) -> float | None:
+    # Retry-After is either a number of seconds or an HTTP date.
     if value is None:
         return None
     if value.strip().isdigit():
         return float(value.strip())
+
     try:
         moment = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
-    return max(0.0, moment.timestamp() - time.time())
+    return max(0.0, moment.timestamp() - now)
 
 
 def _flatten_message(data: Any) -> str:
@@ -330,6 +349,7 @@ def _flatten_message(data: Any) -> str:
         return "; ".join(filter(None, (_flatten_message(item) for item in data)))
     if not isinstance(data, dict):
         return ""
+
     parts = [
         _flatten_message(data.get(key))
         for key in ("message", "error", "error_description")
@@ -342,6 +362,7 @@ def _flatten_message(data: Any) -> str:
             )
         else:
             parts.append(str(error))
+
     if not parts and all(isinstance(value, list) for value in data.values()):
         parts = [f"{key} {_flatten_message(value)}" for key, value in data.items()]
     return "; ".join(part for part in parts if part)

@@ -177,6 +177,7 @@ def resolve_remote(
         form = classify_repository(repository)
     except ValueError as exc:
         raise ValidationFailed.for_field("repository", str(exc)) from exc
+
     if form is RepositoryForm.LOCAL:
         return _local_remote(repository, allow_local=allow_local)
     if form is RepositoryForm.SLUG:
@@ -191,6 +192,7 @@ def _local_remote(repository: str, *, allow_local: bool) -> Remote:
             "local repository paths are turned off on this server "
             "(DEVFLOWFIX_ALLOW_LOCAL_REMOTES); give owner/name or an https URL",
         )
+
     path = repository.removeprefix("file://")
     if not path.startswith("/") or ".." in path.split("/"):
         raise ValidationFailed.for_field(
@@ -217,6 +219,7 @@ def _url_remote(repository: str, credentials: Mapping[Provider, Credentials]) ->
         project = _project_under(url, endpoints_of(provider, access.base_url).web_url)
         if project is not None:
             return _provider_remote(provider, project, access)
+
     if not url.startswith("https://"):
         raise ValidationFailed.for_field(
             "repository",
@@ -231,6 +234,7 @@ def _provider_remote(provider: Provider, project: str, access: Credentials) -> R
         raise ValidationFailed.for_field(
             "repository", "a GitHub repository is owner/name, with one slash"
         )
+
     endpoints = endpoints_of(provider, access.base_url)
     return Remote(
         url=f"{endpoints.web_url}/{project}.git",
