@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 
 import pytest
@@ -259,3 +260,21 @@ def test_git_ignores_the_users_configuration(
 
     assert os.environ["HOME"] == str(home)
     assert author == "DevFlowFix"
+
+
+def test_a_remote_that_never_answers_times_out(tmp_path: Path) -> None:
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(1)
+        port = silent.getsockname()[1]
+        remote = Remote(url=f"http://127.0.0.1:{port}/acme/web-app.git")
+
+        with (
+            Workspace.create(remote, IDENTITY, timeout_seconds=1) as workspace,
+            pytest.raises(GitError) as caught,
+        ):
+            workspace.remote_refs(["main"])
+
+    assert str(caught.value) == (
+        "git ls-remote did not finish within 1 s (DEVFLOWFIX_GIT_TIMEOUT_SECONDS)"
+    )

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -126,29 +127,41 @@ class Workspace:
     def run(self, *args: str, network: bool = False, stdin: bytes | None = None) -> str:
         """Run one git command in the workspace and return its standard output."""
         started = time.perf_counter()
-        try:
-            # No shell, and every argument is ours or validated (paths, branches).
-            completed = subprocess.run(  # noqa: S603
-                [self._git, *args],
-                cwd=self.directory,
-                env=self._network_environment if network else self._environment,
-                input=stdin,
-                capture_output=True,
-                timeout=self.timeout_seconds,
-                check=False,
-            )
-        except subprocess.TimeoutExpired as exc:
-            raise GitError(
-                f"git {args[0]} took longer than {self.timeout_seconds:g} seconds"
-            ) from exc
+        returncode, stdout, stderr = self._communicate(args, network, stdin)
         seconds = round(time.perf_counter() - started, 3)
-        log.debug("git.command", command=args[0], status=completed.returncode)
-        if completed.returncode != 0:
-            reason = self.reason(completed.stderr or completed.stdout)
+        log.debug("git.command", command=args[0], status=returncode, seconds=seconds)
+
+        if returncode != 0:
+            reason = self.reason(stderr or stdout)
             log.info("git.failed", command=args[0], seconds=seconds, reason=reason)
             raise GitError(f"git {args[0]} failed: {reason}")
+        return stdout.decode("utf-8", errors="replace")
 
-        return completed.stdout.decode("utf-8", errors="replace")
+    def _communicate(
+        self, args: Sequence[str], network: bool, stdin: bytes | None
+    ) -> tuple[int, bytes, bytes]:
+        # No shell, and every argument is ours or validated (paths, branches). A
+        # session of its own lets a timeout stop git's helpers (git-remote-https)
+        # along with git.
+        with subprocess.Popen(  # noqa: S603
+            [self._git, *args],
+            cwd=self.directory,
+            env=self._network_environment if network else self._environment,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        ) as process:
+            try:
+                stdout, stderr = process.communicate(stdin, self.timeout_seconds)
+            except subprocess.TimeoutExpired as exc:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.communicate()
+                raise GitError(
+                    f"git {args[0]} did not finish within {self.timeout_seconds:g} s "
+                    "(DEVFLOWFIX_GIT_TIMEOUT_SECONDS)"
+                ) from exc
+        return process.returncode, stdout, stderr
 
     def reason(self, output: bytes) -> str:
         """Git's message, without hints and secrets, cut to a readable length."""
