@@ -86,7 +86,7 @@ def test_patch_that_does_not_apply_fails_with_gits_reason(
         unchanged = workspace.index_tree() == workspace.tree_of("origin/main")
 
     assert str(caught.value) == (
-        "the patch does not apply: error: patch failed: app.py:1; "
+        "The patch does not apply: error: patch failed: app.py:1; "
         "error: app.py: patch does not apply"
     )
     assert unchanged is True

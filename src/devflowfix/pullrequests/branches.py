@@ -79,6 +79,8 @@ class ChangeProposer(Protocol):
 
 @dataclass(frozen=True)
 class FixBranch:
+    """The fix branch as it is on the remote after the push (or without one)."""
+
     base_branch: str
     base_commit: str
     branch: str
@@ -111,15 +113,16 @@ def push_fix_branch(
     propose: ChangeProposer | None,
     incident_url: str | None,
 ) -> FixBranch:
+    """Fetch the base, apply the changes, commit and push the fix branch."""
     start = _fetch_start(workspace, incident, parameters, hooks)
 
     verb = "Reusing" if start.reused else "Creating"
-    step(hooks, 30, f"{verb} {start.branch}")
+    report_step(hooks, 30, f"{verb} {start.branch}")
     workspace.load_tree(start.commit)
     base_tree = BaseTree(workspace, start.base_commit)
     changes = _changes_for(parameters, incident, base_tree, propose)
 
-    step(hooks, 45, "Applying the changes")
+    report_step(hooks, 45, "Applying the changes")
     _apply(workspace, changes, may_be_applied=start.reused)
     tree = workspace.index_tree()
     changed = tree != workspace.tree_of(start.commit)
@@ -128,13 +131,13 @@ def push_fix_branch(
             f"The changes are already on {start.base}; there is nothing to fix."
         )
 
-    step(hooks, 60, "Committing the fix")
+    report_step(hooks, 60, "Committing the fix")
     title = parameters.title or messages.default_title(incident)
     message = messages.commit_message(incident, title, incident_url)
     commit = workspace.commit(tree, start.commit, message) if changed else start.commit
 
     # The last point where a cancel stops the job: after the push it finishes.
-    step(hooks, 70, f"Pushing {start.branch}")
+    report_step(hooks, 70, f"Pushing {start.branch}")
     if changed:
         _git(lambda: workspace.push(commit, start.branch))
         log.info("pull_request.pushed", incident_id=incident.incident_id, commit=commit)
@@ -157,7 +160,7 @@ def _fetch_start(
     refs = _git(lambda: workspace.remote_refs([*asked, branch]))
     base = _choose_base(parameters.base_branch, incident_branch, refs, branch)
 
-    step(hooks, 10, f"Fetching {base}")
+    report_step(hooks, 10, f"Fetching {base}")
     reused = branch in refs.heads
     tips = _git(lambda: workspace.fetch([base, branch] if reused else [base]))
 
@@ -200,6 +203,7 @@ def _changes_for(
         return parameters
     if propose is None:
         raise ValidationFailed.for_field("patch", NO_CHANGES)
+
     proposal = propose(incident, base)
     try:
         return FixChanges.model_validate(proposal)
@@ -217,15 +221,16 @@ def _apply(workspace: Workspace, changes: FixChanges, *, may_be_applied: bool) -
         elif changes.files is not None:
             workspace.write_files(changes.files)
     except PatchDoesNotApply as exc:
-        raise ValidationFailed.for_field("patch", str(exc).capitalize()) from exc
+        raise ValidationFailed.for_field("patch", str(exc)) from exc
     except GitError as exc:
         raise ValidationFailed(f"The changes cannot be applied: {exc}") from exc
 
 
-def step(hooks: JobHooks, progress: int, step: str) -> None:
+def report_step(hooks: JobHooks, progress: int, name: str) -> None:
+    """Stop here if the job was cancelled, else report the step as progress."""
     if hooks.cancelled():
-        raise PullRequestCancelled(f"Cancelled before: {step}.")
-    hooks.report(progress, step)
+        raise PullRequestCancelled(f"Cancelled before: {name}.")
+    hooks.report(progress, name)
 
 
 def _git(action: Callable[[], T]) -> T:

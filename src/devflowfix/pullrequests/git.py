@@ -224,7 +224,7 @@ class Workspace:
             if may_be_applied and self._applies_in_reverse(data):
                 return False
             reason = str(exc).removeprefix("git apply failed: ")
-            raise PatchDoesNotApply(f"the patch does not apply: {reason}") from exc
+            raise PatchDoesNotApply(f"The patch does not apply: {reason}") from exc
 
         return True
 

@@ -31,7 +31,7 @@ from devflowfix.pullrequests.branches import (
     FixBranch,
     JobHooks,
     push_fix_branch,
-    step,
+    report_step,
 )
 from devflowfix.pullrequests.git import Identity, Workspace
 from devflowfix.pullrequests.providers import (
@@ -85,6 +85,7 @@ def load_fix_target(session: Session, team_id: int, incident_id: str) -> FixTarg
     incident = repository.find_incident(session, team_id, incident_id)
     if incident is None:
         raise NotFound(f"No incident {incident_id}.")
+
     return FixTarget(
         incident_id=incident.public_id,
         team_id=incident.team_id,
@@ -118,7 +119,7 @@ def create_fix_pull_request(
     Returns the job's result (`PullRequestResult` as JSON).
     """
     remote = _resolve_remote(incident, parameters, credentials, settings)
-    step(hooks, 5, "Resolving the repository")
+    report_step(hooks, 5, "Resolving the repository")
     incident_url = _incident_url(settings, incident.incident_id)
 
     with Workspace.create(
