@@ -114,6 +114,8 @@ def push_fix_branch(
     incident_url: str | None,
 ) -> FixBranch:
     """Fetch the base, apply the changes, commit and push the fix branch."""
+    # TODO: an existing fix branch is extended, never rebased onto a base that
+    # moved on; its pull request then shows as out of date.
     start = _fetch_start(workspace, incident, parameters, hooks)
 
     verb = "Reusing" if start.reused else "Creating"
@@ -201,6 +203,8 @@ def _changes_for(
 ) -> FixChanges:
     if not parameters.is_empty:
         return parameters
+    # TODO: no language-model provider is wired in yet, so `propose` is None and
+    # a fix without `patch` or `files` fails with NO_CHANGES.
     if propose is None:
         raise ValidationFailed.for_field("patch", NO_CHANGES)
 

@@ -308,6 +308,8 @@ def ensure_pull_request(
 
     The flag says whether this call opened it.
     """
+    # TODO: only open pull requests are found; after one was closed or merged a
+    # rerun opens another (or fails with the provider's "no commits" message).
     existing = api.find_open_pull_request(branch)
     if existing is not None:
         return existing, False

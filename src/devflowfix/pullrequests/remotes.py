@@ -98,6 +98,7 @@ def classify_repository(repository: str) -> RepositoryForm:
     """The form of a repository string, or ValueError saying what is accepted."""
     if repository.startswith("/") or repository.startswith("file://"):
         return RepositoryForm.LOCAL
+    # TODO: ssh remotes are refused; a repository is reached over https only.
     if SCP_LIKE.match(repository) or repository.startswith("ssh://"):
         raise ValueError("ssh remotes are not supported; give the https URL")
     if "://" in repository:

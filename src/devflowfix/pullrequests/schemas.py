@@ -38,6 +38,8 @@ NO_CHANGES = (
 BAD_REF_PARTS = re.compile(r"\.\.|@\{|//|[\x00-\x20\x7f~^:?*\[\\]")
 
 
+# TODO: `files` carries text only (JSON strings, written as UTF-8); a binary
+# change needs a `patch` in git's binary format.
 def _check_file_content(content: str) -> str:
     if len(content.encode("utf-8")) > MAX_FILE_BYTES:
         raise ValueError(f"a file may have at most {MAX_FILE_BYTES} bytes")
