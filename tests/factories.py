@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import itertools
+import os
+import subprocess
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from devflowfix.auth import service as auth_service
@@ -11,7 +14,9 @@ from devflowfix.auth.passwords import hash_password
 from devflowfix.auth.tokens import issue_token
 from devflowfix.config import Settings
 from devflowfix.db import Database
-from devflowfix.models import User
+from devflowfix.incidents import service as incident_service
+from devflowfix.incidents.schemas import IncidentCreate
+from devflowfix.models import Incident, User
 from devflowfix.vocabulary import Role
 
 PASSWORD = "correct-horse-battery"
@@ -69,3 +74,62 @@ def incident_payload(**overrides: Any) -> dict[str, Any]:
     }
     payload.update(overrides)
     return payload
+
+
+def make_incident(database: Database, user: User, **overrides: Any) -> Incident:
+    """An incident of the user's team, from `incident_payload` with `overrides`."""
+    data = IncidentCreate.model_validate(incident_payload(**overrides))
+    with database.transaction() as session:
+        return incident_service.create_incident(
+            session, user, data, max_log_bytes=64 * 1024
+        )
+
+
+GIT_IDENTITY = {
+    "GIT_AUTHOR_NAME": "Seed Author",
+    "GIT_AUTHOR_EMAIL": "seed@example.com",
+    "GIT_COMMITTER_NAME": "Seed Author",
+    "GIT_COMMITTER_EMAIL": "seed@example.com",
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_CONFIG_GLOBAL": os.devnull,
+}
+
+
+def git(directory: Path, *args: str, stdin: str | None = None) -> str:
+    """Run git in `directory` with a fixed identity; its standard output."""
+    completed = subprocess.run(
+        ["git", *args],
+        cwd=directory,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={
+            "PATH": os.environ.get("PATH", os.defpath),
+            "HOME": str(directory),
+            **GIT_IDENTITY,
+        },
+    )
+    return completed.stdout
+
+
+def make_git_remote(path: Path, files: dict[str, str], *, branch: str = "main") -> Path:
+    """A bare repository at `path` whose `branch` has one commit with `files`."""
+    path.mkdir(parents=True)
+    git(path, "init", "--quiet", "--bare", f"--initial-branch={branch}")
+    seed = path.parent / f"{path.name}-seed"
+    seed.mkdir()
+    git(seed, "init", "--quiet", f"--initial-branch={branch}")
+    for name, content in files.items():
+        (seed / name).parent.mkdir(parents=True, exist_ok=True)
+        (seed / name).write_text(content)
+    git(seed, "add", "--all")
+    git(seed, "commit", "--quiet", "--message", "Seed the repository")
+    git(seed, "push", "--quiet", str(path), f"{branch}:{branch}")
+    return path
+
+
+def remote_refs(path: Path) -> dict[str, str]:
+    """Every ref of a repository and the commit it points at."""
+    output = git(path, "for-each-ref", "--format=%(refname) %(objectname)")
+    return dict(line.split(" ", 1) for line in output.splitlines())

@@ -17,8 +17,10 @@ from devflowfix.health.endpoints import router as health_router
 from devflowfix.incidents.endpoints import router as incidents_router
 from devflowfix.logging import configure_logging
 from devflowfix.middleware import HTTPMetrics, RequestContextMiddleware
+from devflowfix.openapi import install_openapi
 from devflowfix.ratelimit import RateLimiter, RateLimitMiddleware
 from devflowfix.search.endpoints import router as search_router
+from devflowfix.users.endpoints import router as users_router
 
 DESCRIPTION = """
 DevFlowFix stores CI/CD failures as incidents, analyses their logs, and lets a
@@ -59,6 +61,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     app.state.metrics = metrics
 
     install_error_handlers(app)
+    install_openapi(app)
     if limiter is not None:
         app.add_middleware(RateLimitMiddleware, limiter=limiter)
     app.add_middleware(
@@ -73,4 +76,5 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     # /api/v1/incidents/{incident_id}, or that route would take them.
     app.include_router(search_router)
     app.include_router(incidents_router)
+    app.include_router(users_router)
     return app
