@@ -30,6 +30,7 @@ from devflowfix.demo import writers
 from devflowfix.demo.bundles import build_pipelines
 from devflowfix.demo.rows import Batch, RowFactory
 from devflowfix.models import Team, User
+from devflowfix.search.maintenance import bulk_indexing
 from devflowfix.vocabulary import Role
 
 log = structlog.get_logger(__name__)
@@ -115,14 +116,15 @@ def load_demo(
             skipped = if_empty and writers.has_incidents(connection)
         loaded = 0
         if not skipped:
-            loaded = _load_incidents(
-                connection,
-                incidents,
-                team_id=team_id,
-                user_id=user_id,
-                seed=seed,
-                now=now or datetime.now(UTC),
-            )
+            with bulk_indexing(database.engine, rows=incidents):
+                loaded = _load_incidents(
+                    connection,
+                    incidents,
+                    team_id=team_id,
+                    user_id=user_id,
+                    seed=seed,
+                    now=now or datetime.now(UTC),
+                )
     seconds = time.perf_counter() - started
     if skipped:
         log.info("demo.skipped", team=team_name, reason="database has incidents")

@@ -12,7 +12,11 @@ from devflowfix.config import Settings
 from devflowfix.dependencies import CurrentUser, SessionDep, SettingsDep, require_json
 from devflowfix.models import User
 from devflowfix.search import service
-from devflowfix.search.schemas import SearchRequest, SearchResponse
+from devflowfix.search.schemas import (
+    SearchParameters,
+    SearchRequest,
+    SearchResponse,
+)
 from devflowfix.urls import absolute_url
 
 router = APIRouter(
@@ -43,7 +47,7 @@ def search_incidents(
 
 @router.get("/search", response_model=SearchResponse, responses=ERRORS)
 def search_incidents_by_query(
-    data: Annotated[SearchRequest, Query()],
+    data: Annotated[SearchParameters, Query()],
     request: Request,
     session: SessionDep,
     settings: SettingsDep,

@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 from devflowfix.errors import ValidationFailed
 from devflowfix.models import Incident
 from devflowfix.search.query import Term, parse_query
+from devflowfix.search.schemas import IncidentFilters
 
 FTS_TABLE = table("incidents_fts", column("rowid"), column("incidents_fts"))
 SEARCH_VECTOR = literal_column("incidents.search_vector", TSVECTOR)
@@ -48,9 +49,10 @@ WORD = re.compile(r"[^\W_]+")
 MAX_WORD_CHARS = 500
 MAX_PHRASE_WORDS = 64
 # Column weights of BM25 on SQLite, in FTS5 column order. PostgreSQL gives the
-# same columns the weights A (error_message), B (root cause, repository, tags),
-# C (workflow) and D (error_log) in the generated column.
-BM25_WEIGHTS = (4.0, 2.0, 1.0, 2.0, 1.5, 2.0)
+# same columns the weights A (error_message), B (root cause, repository), C
+# (workflow, tags) and D (error_log) in the generated column.
+BM25_WEIGHTS = (4.0, 2.0, 1.0, 2.0, 1.5, 1.5)
+VECTOR_WEIGHTS = "ABCD"
 
 
 def words_of(text: str) -> list[str]:
@@ -94,10 +96,26 @@ def _fts5_phrase(phrase: Phrase) -> str:
 
 
 def _tsquery_phrase(phrase: Phrase) -> str:
-    lexemes = [f"'{word}'" for word in phrase.words]
-    if phrase.prefix:
-        lexemes[-1] += ":*"
-    return "(" + " <-> ".join(lexemes) + ")"
+    if len(phrase.words) == 1:
+        return _lexeme(phrase.words[0], prefix=phrase.prefix)
+    # One weight throughout keeps the phrase inside one field (see 0002_search).
+    alternatives = [
+        " <-> ".join(
+            _lexeme(word, prefix=phrase.prefix and last, weight=weight)
+            for word, last in _with_last(phrase.words)
+        )
+        for weight in VECTOR_WEIGHTS
+    ]
+    return "(" + " | ".join(f"({alternative})" for alternative in alternatives) + ")"
+
+
+def _lexeme(word: str, *, prefix: bool, weight: str = "") -> str:
+    marks = ("*" if prefix else "") + weight
+    return f"'{word}'" + (f":{marks}" if marks else "")
+
+
+def _with_last(words: tuple[str, ...]) -> list[tuple[str, bool]]:
+    return [(word, index == len(words) - 1) for index, word in enumerate(words)]
 
 
 def compile_query(search_query: str) -> TextQuery:
@@ -169,9 +187,11 @@ def matches_row_by_row(query: TextQuery, dialect: str) -> ColumnElement[bool]:
     return SEARCH_VECTOR.op("@@")(_tsquery_of(query))
 
 
-def text_condition(search_query: str, *, dialect: str) -> ColumnElement[bool]:
-    """Incidents whose text matches every term of `search_query`, none excluded."""
-    return matches_by_index(compile_query(search_query), dialect)
+def text_query_of(filters: IncidentFilters) -> TextQuery | None:
+    """The compiled `search_query` of `filters`; None when it is empty or blank."""
+    if filters.search_query is None or not filters.search_query.strip():
+        return None
+    return compile_query(filters.search_query)
 
 
 def relevance_score(query: TextQuery, dialect: str) -> ColumnElement[float]:

@@ -39,10 +39,9 @@ def filter_conditions(
 ) -> list[ColumnElement[bool]]:
     """The WHERE conditions that select the team's incidents matching `filters`."""
     conditions = field_conditions(filters, team_id, now=now)
-    if filters.search_query:
-        conditions.append(
-            fulltext.text_condition(filters.search_query, dialect=dialect)
-        )
+    text_query = fulltext.text_query_of(filters)
+    if text_query is not None:
+        conditions.append(fulltext.matches_by_index(text_query, dialect))
     return conditions
 
 

@@ -24,6 +24,8 @@ def _known_timezone(value: str) -> str:
 
 
 Unit = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False, strict=True)]
+# Query strings carry numbers as text.
+TextUnit = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 Relation = Literal["eq", "gte"]
 
 
@@ -156,6 +158,13 @@ class SearchRequest(IncidentFilters):
         return IncidentFilters.model_validate(
             {name: value for name, value in values.items() if name in FILTER_FIELDS}
         )
+
+
+class SearchParameters(SearchRequest):
+    """The search as query parameters, where every value arrives as text."""
+
+    min_confidence: TextUnit | None = None
+    max_confidence: TextUnit | None = None
 
 
 class Pagination(BaseModel):

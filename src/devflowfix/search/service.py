@@ -24,7 +24,7 @@ from devflowfix.search.cursors import (
     encode_cursor,
     invalid_cursor,
 )
-from devflowfix.search.fulltext import TextQuery, compile_query
+from devflowfix.search.fulltext import TextQuery, text_query_of
 from devflowfix.search.highlights import highlight_incident
 from devflowfix.search.ordering import parse_sort_value, segment_kinds
 from devflowfix.search.repository import SearchPlan
@@ -112,9 +112,7 @@ def search_incidents(
     """One page of the team's incidents that match the search, with its summary."""
     started = time.perf_counter()
     spec = read_spec(request, secret_key, now=utcnow())
-    text_query = (
-        compile_query(spec.filters.search_query) if spec.filters.search_query else None
-    )
+    text_query = text_query_of(spec.filters)
     conditions = repository.field_conditions(
         spec.filters, user.team_id, now=spec.resolved_at
     )

@@ -87,14 +87,18 @@ def _words(expression: str, weight: str) -> str:
     )
 
 
+# Concatenated vectors continue each other's word positions, so a phrase could
+# run from the end of one field into the next. Neighbours have different
+# weights, and phrase queries ask for one weight throughout (as FTS5 keeps a
+# phrase inside one column).
 POSTGRES_VECTOR = " || ".join(
     (
         _words("error_message", "A"),
         _words("root_cause", "B"),
-        _words("error_log", "D"),
-        _words("repository", "B"),
         _words("workflow", "C"),
-        _words("tags::text", "B"),
+        _words("repository", "B"),
+        _words("error_log", "D"),
+        _words("tags::text", "C"),
     )
 )
 
