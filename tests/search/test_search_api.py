@@ -542,3 +542,39 @@ def test_any_query_text_is_200_or_422_and_changes_nothing(
     assert statuses["🔥🚀"] == 422
     with database.transaction(write=False) as session:
         assert session.scalar(select(func.count()).select_from(Incident)) == 1
+
+
+@pytest.mark.parametrize(
+    "sort_by",
+    ["created_at", "updated_at", "severity", "confidence", "resolution_time_seconds"],
+)
+@pytest.mark.parametrize("sort_order", ["asc", "desc"])
+def test_cursor_pages_equal_numbered_pages_in_every_order(
+    client: TestClient,
+    database: Database,
+    member: User,
+    headers: dict[str, str],
+    sort_by: str,
+    sort_order: str,
+) -> None:
+    for number, severity in enumerate(["low", "high", "high", "critical", "low"]):
+        make_incident(
+            database,
+            member,
+            error_message=f"m{number}",
+            severity=severity,
+            confidence=None if number % 2 else 0.5,
+            resolved_at="2026-11-28T11:00:00Z" if number < 2 else None,
+        )
+    order = {"sort_by": sort_by, "sort_order": sort_order, "page_size": 2}
+
+    numbered = [
+        messages(search(client, headers, **order, page=page)) for page in (1, 2, 3)
+    ]
+    followed = [search(client, headers, **order)]
+    while followed[-1]["pagination"]["next_cursor"]:
+        followed.append(
+            search(client, headers, cursor=followed[-1]["pagination"]["next_cursor"])
+        )
+
+    assert [messages(page) for page in followed] == numbered

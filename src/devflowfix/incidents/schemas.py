@@ -131,8 +131,15 @@ class IncidentRead(BaseModel):
 class IncidentDetail(IncidentRead):
     error_log: str | None
 
+    @classmethod
+    def of(cls, incident: Incident) -> Self:
+        return cls.model_validate(
+            {**_incident_values(incident), "error_log": incident.error_log}
+        )
+
 
 def _incident_values(incident: Incident) -> dict[str, Any]:
+    # Never the log: lists and search results leave it unloaded (it is large).
     return {
         "incident_id": incident.public_id,
         "timestamp": incident.timestamp,
@@ -166,7 +173,6 @@ def _incident_values(incident: Incident) -> dict[str, Any]:
             "branch": incident.fix_branch,
             "commit_sha": incident.fix_commit_sha,
         },
-        "error_log": incident.error_log,
     }
 
 

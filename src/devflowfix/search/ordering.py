@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, tuple_
+from sqlalchemy import ColumnElement, and_, literal, or_, tuple_
 from sqlalchemy.sql.elements import UnaryExpression
 
 from devflowfix.models import Incident
@@ -140,7 +140,12 @@ class Ordering:
                 self.value, self.incident_id, value, incident_id, descending
             )
         left = tuple_(self.value, self.incident_id)
-        right = tuple_(value, incident_id)
+        # Bound with the columns' own types: a row value would otherwise bind
+        # with the storage type, and severity is stored as its rank.
+        right = tuple_(
+            literal(value, type_=self.value.type),
+            literal(incident_id, type_=Incident.id.type),
+        )
         return left < right if descending else left > right
 
     def segments_from(self, key: SortKey, *, reverse: bool) -> list[Segment]:
