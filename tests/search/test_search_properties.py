@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +21,8 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, assume, given, note, settings
 from hypothesis import strategies as st
 
+from conftest import make_settings
+from devflowfix.app import create_app
 from devflowfix.config import Settings
 from devflowfix.db import Database
 from devflowfix.incidents import repository as incidents
@@ -297,6 +301,17 @@ def _post(client: TestClient, headers: dict[str, str], body: dict[str, Any]) -> 
 
 def _ids(pages: list[Any]) -> list[list[str]]:
     return [[hit["incident_id"] for hit in page["incidents"]] for page in pages]
+
+
+@pytest.fixture(params=[5_000, 0], ids=["narrow", "broad"])
+def client(
+    request: pytest.FixtureRequest, database: Database, tmp_path: Path
+) -> Iterator[TestClient]:
+    """The app with the default plans, or with every text search planned broad."""
+    url = database.engine.url.render_as_string(hide_password=False)
+    settings = make_settings(url, tmp_path, search_broad_matches=request.param)
+    with TestClient(create_app(settings, database=database)) as client:
+        yield client
 
 
 @settings(

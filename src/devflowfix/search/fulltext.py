@@ -289,3 +289,55 @@ def _term_statistics(session: Session) -> TermStatistics:
     )
     _statistics[key] = statistics
     return statistics
+
+
+# A window of ids spread over at most this many times its size is checked with
+# one read of the FTS5 index over the id range; a wider one id by id.
+RANGE_SPREAD = 64
+
+
+def matching_ids(
+    session: Session, query: TextQuery, incident_ids: list[int]
+) -> set[int]:
+    """Those of `incident_ids` whose text matches `query`, in one or few reads."""
+    if not incident_ids:
+        return set()
+    if session.get_bind().dialect.name != "sqlite":
+        rows = session.execute(
+            select(Incident.id).where(
+                Incident.id.in_(incident_ids),
+                SEARCH_VECTOR.op("@@")(_tsquery_of(query)),
+            )
+        )
+        return {row[0] for row in rows}
+    low, high = min(incident_ids), max(incident_ids)
+    if high - low <= RANGE_SPREAD * len(incident_ids):
+        # Incident ids follow their creation closely, so a window of an order
+        # by date is a short id range; FTS5 reads just that part of its lists.
+        in_range = fts5_matches(query).where(FTS_TABLE.c.rowid.between(low, high))
+        return set(session.scalars(in_range)) & set(incident_ids)
+    each = fts5_matches(query).where(FTS_TABLE.c.rowid.in_(incident_ids))
+    return set(session.scalars(each))
+
+
+def count_fts5_matches(
+    session: Session,
+    query: TextQuery,
+    conditions: tuple[ColumnElement[bool], ...],
+    cap: int,
+) -> int:
+    """Matches of `query` that meet `conditions`, counted to `cap + 1`, on SQLite.
+
+    FTS5 gives its matches in id order, each one looked up in the id index with
+    its filter columns.
+    """
+    inner = (
+        select(literal(1))
+        .select_from(FTS_TABLE)
+        .join(Incident, Incident.id == FTS_TABLE.c.rowid)
+        .with_hint(Incident, "INDEXED BY ix_incidents_search_id", "sqlite")
+        .where(_fts5_match(query), *conditions)
+        .limit(cap + 1)
+        .subquery()
+    )
+    return int(session.scalar(select(func.count()).select_from(inner)) or 0)

@@ -110,6 +110,9 @@ class SearchPlan:
     # Conditions on the incidents table that select every match, for counting.
     matches: tuple[ColumnElement[bool], ...]
     settings: tuple[str, ...] = ()
+    # A broad text query, checked window by window while the order is walked
+    # (the conditions leave it out).
+    verify: TextQuery | None = None
 
 
 def plan_search(
@@ -149,6 +152,15 @@ def plan_search(
             session, text_query, conditions, sort_order, selected, settings, limit
         )
     ordering = Ordering.of(sort_by, sort_order)
+    if broad:
+        return SearchPlan(
+            Incident.__table__,
+            tuple(conditions),
+            ordering,
+            selected,
+            settings,
+            verify=text_query,
+        )
     return SearchPlan(Incident.__table__, selected, ordering, selected, settings)
 
 
@@ -225,6 +237,10 @@ def fetch_page(
 ) -> list[SortKey]:
     """The sort keys of up to `limit` incidents after the first `offset`."""
     _prepare(session, plan)
+    if plan.verify is not None:
+        return _fetch_verified(
+            session, plan, None, skip=offset, limit=limit, reverse=False
+        )
     keys: list[SortKey] = []
     skip = offset
     for segment in plan.ordering.segments():
@@ -248,6 +264,8 @@ def fetch_beyond(
     With `reverse` the keys come nearest-first, that is in reverse order.
     """
     _prepare(session, plan)
+    if plan.verify is not None:
+        return _fetch_verified(session, plan, key, skip=0, limit=limit, reverse=reverse)
     keys: list[SortKey] = []
     for segment in plan.ordering.segments_from(key, reverse=reverse):
         query = _segment_query(plan, segment, reverse=reverse, key=key)
@@ -255,6 +273,87 @@ def fetch_beyond(
         if len(keys) >= limit:
             break
     return keys
+
+
+# Windows of a broad walk start at a few pages and grow, so that a query that
+# matches most incidents reads little and a rarer one does not take many trips.
+FIRST_WINDOW = 64
+LARGEST_WINDOW = 16_384
+
+
+def _fetch_verified(
+    session: Session,
+    plan: SearchPlan,
+    key: SortKey | None,
+    *,
+    skip: int,
+    limit: int,
+    reverse: bool,
+) -> list[SortKey]:
+    ordering = plan.ordering
+    segments = (
+        ordering.segments(reverse=reverse)
+        if key is None
+        else ordering.segments_from(key, reverse=reverse)
+    )
+    keys: list[SortKey] = []
+    if plan.verify is None:
+        return keys
+    for segment in segments:
+        found, skip = _walk_verified(
+            session,
+            plan,
+            plan.verify,
+            segment,
+            key,
+            skip=skip,
+            limit=limit - len(keys),
+            reverse=reverse,
+        )
+        keys.extend(found)
+        if len(keys) >= limit:
+            break
+    return keys
+
+
+def _walk_verified(
+    session: Session,
+    plan: SearchPlan,
+    text_query: TextQuery,
+    segment: Segment,
+    key: SortKey | None,
+    *,
+    skip: int,
+    limit: int,
+    reverse: bool,
+) -> tuple[list[SortKey], int]:
+    """Walk one segment window by window, keeping the incidents whose text matches.
+
+    Returns the keys found and how many matches are still to skip.
+    """
+    found: list[SortKey] = []
+    window = min(max(FIRST_WINDOW, 4 * (skip + limit)), LARGEST_WINDOW)
+    position = key
+    while len(found) < limit:
+        query = _segment_query(plan, segment, reverse=reverse, key=position)
+        rows = session.execute(query.limit(window)).all()
+        if not rows:
+            break
+        matching = fulltext.matching_ids(session, text_query, [row[0] for row in rows])
+        for incident_id, value in rows:
+            if incident_id not in matching:
+                continue
+            if skip:
+                skip -= 1
+                continue
+            found.append(plan.ordering.key_of(value, incident_id))
+            if len(found) == limit:
+                break
+        if len(rows) < window:
+            break
+        position = plan.ordering.key_of(rows[-1][1], rows[-1][0])
+        window = min(window * 4, LARGEST_WINDOW)
+    return found, skip
 
 
 def _count_segment(
@@ -273,6 +372,14 @@ def _count_segment(
 def count_matches(session: Session, plan: SearchPlan, *, cap: int) -> int:
     """How many incidents the plan selects, counting no further than `cap + 1`."""
     _prepare(session, plan)
+    if plan.verify is not None:
+        if _dialect(session) == "sqlite":
+            return fulltext.count_fts5_matches(
+                session, plan.verify, plan.conditions, cap
+            )
+        return len(
+            _fetch_verified(session, plan, None, skip=0, limit=cap + 1, reverse=False)
+        )
     inner = (
         select(literal(1))
         .select_from(Incident)

@@ -48,11 +48,6 @@ log = structlog.get_logger(__name__)
 
 # Builds the absolute URL of a search page from its query parameters.
 PageUrl = Callable[[list[tuple[str, str]]], str]
-# A text query matching more incidents than this many times the count limit
-# walks the requested order and tests each incident; fewer matches are looked
-# up in the full-text index first.
-BROAD_FACTOR = 5
-BROAD_MINIMUM = 2_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +62,7 @@ class SearchLimits:
     def from_settings(cls, settings: Settings) -> SearchLimits:
         return cls(
             count_limit=settings.search_count_limit,
-            broad_limit=max(BROAD_FACTOR * settings.search_count_limit, BROAD_MINIMUM),
+            broad_limit=settings.search_broad_matches,
         )
 
 
