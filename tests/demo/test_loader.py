@@ -21,7 +21,7 @@ from devflowfix.models import Incident, IncidentTag, User
 from devflowfix.vocabulary import FailureType, Outcome, Severity, Source
 
 POSTGRES_URL = os.environ.get("DEVFLOWFIX_TEST_POSTGRES_URL")
-INCIDENTS = 3000
+INCIDENTS = 2000
 EMAIL = "demo@example.com"
 PASSWORD = "devflowfix-demo"
 
@@ -339,7 +339,7 @@ def test_same_seed_gives_same_data(make_database: Callable[[], Database]) -> Non
 
     for database, seed in ((first, 11), (second, 11), (third, 12)):
         load_demo(
-            database, incidents=400, team_name="demo", email=EMAIL, seed=seed, now=now
+            database, incidents=200, team_name="demo", email=EMAIL, seed=seed, now=now
         )
 
     assert _rows(first) == _rows(second)
