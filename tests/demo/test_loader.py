@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
+from devflowfix.auth import service as auth_service
 from devflowfix.db import Database, create_db_engine
 from devflowfix.db.migrate import upgrade_to_head
 from devflowfix.demo import DemoReport, load_demo
@@ -138,7 +139,7 @@ def test_load_creates_the_admin_and_the_incidents(
 ) -> None:
     database, report = loaded
     with database.session() as session:
-        user = session.scalars(select(User).where(User.email == EMAIL)).one()
+        user = auth_service.authenticate(session, EMAIL, PASSWORD)
 
     assert (report.incidents_loaded, report.skipped, report.user_created) == (
         INCIDENTS,

@@ -100,7 +100,7 @@ def _ensure_admin(session: Session, team: Team, email: str) -> tuple[User, bool]
 
 def bundles_per_pipeline(incidents: int) -> int:
     """How many distinct texts each pipeline gets: more for bigger loads."""
-    return max(12, min(120, incidents // 100))
+    return max(6, min(120, incidents // 100))
 
 
 def _row_factory(

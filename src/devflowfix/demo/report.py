@@ -47,10 +47,10 @@ class DemoReport:
             f"  password: {password}",
             "",
             "Or get an API token:",
-            f"  curl -s -X POST {self.url}/api/v1/auth/token "
-            f"--data-urlencode 'username={self.email}' "
-            f"--data-urlencode 'password={self.password}'",
-            f"  devflowfix token {self.email}",
+            f"  curl -s -X POST {self.url}/api/v1/auth/token \\",
+            f"    --data-urlencode 'username={self.email}' \\",
+            f"    --data-urlencode 'password={self.password}'",
+            f"or: devflowfix token {self.email}",
         ]
         if self.user_team != self.team:
             lines.append(

@@ -296,10 +296,10 @@ def daemon_down(c: Context) -> Failure:
     )
 
 
-def _events_header(c: Context) -> str:
+def _events_header(c: Context, name: str) -> str:
     return (
-        f"$ kubectl -n {c.pick(K8S_NAMESPACES)} get events "
-        f"--field-selector involvedObject.name={pod(c)}"
+        f"$ kubectl -n {c.repository.namespace} get events "
+        f"--field-selector involvedObject.name={name}"
     )
 
 
@@ -352,7 +352,7 @@ def crash_loop(c: Context) -> Failure:
 def image_pull_backoff(c: Context) -> Failure:
     name, tag = pod(c), f"{image(c)}:sha-{c.hex(7)}"
     output = [
-        _events_header(c),
+        _events_header(c, name),
         "LAST SEEN   TYPE      REASON    OBJECT    MESSAGE",
         (
             f"{c.num(1, 9)}m          Normal    Pulling   pod/{name}   Pulling "
@@ -438,11 +438,12 @@ def failed_scheduling(c: Context) -> Failure:
         "node(s) had untolerated taint {node.kubernetes.io/unreachable: }. "
         "preemption: 0/{nodes} nodes are available."
     ).replace("{nodes}", str(nodes))
+    name = pod(c)
     output = [
-        _events_header(c),
+        _events_header(c, name),
         "LAST SEEN   TYPE      REASON             OBJECT    MESSAGE",
         (
-            f"{c.num(1, 30)}s         Warning   FailedScheduling   pod/{pod(c)}   "
+            f"{c.num(1, 30)}s         Warning   FailedScheduling   pod/{name}   "
             f"{message}"
         ),
     ]
@@ -544,7 +545,7 @@ def missing_secret(c: Context) -> Failure:
     secret = f"{c.repository.name}-{c.pick(('env', 'db', 'credentials'))}"
     name = pod(c)
     output = [
-        _events_header(c),
+        _events_header(c, name),
         f'Warning  Failed  pod/{name}  Error: secret "{secret}" not found',
         f"pod/{name}  0/1  CreateContainerConfigError",
     ]
@@ -763,7 +764,7 @@ def image_pull_unauthorized(c: Context) -> Failure:
         ),
         command="",
         output=[
-            _events_header(c),
+            _events_header(c, name),
             f"Warning  Failed  pod/{name}  {message}",
             f"Warning  Failed  pod/{name}  Error: ErrImagePull",
         ],

@@ -213,8 +213,7 @@ JOB_TIMEOUTS = {
         "ERROR: Job failed: execution took longer than {hours}h0m0s seconds"
     ),
     Source.JENKINS: (
-        "Timeout has been exceeded\nCancelling nested steps due to "
-        "timeout\nFinished: ABORTED"
+        "Timeout has been exceeded\nCancelling nested steps due to timeout"
     ),
     Source.CIRCLECI: (
         "Too long with no output (exceeded 10m0s): context deadline exceeded"
