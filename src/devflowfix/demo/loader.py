@@ -61,6 +61,7 @@ def load_demo(
         team = auth_service.ensure_team(session, team_name)
         user, created = _ensure_admin(session, team, email)
         team_id, user_id, user_team = team.id, user.id, user.team.name
+
     with _load_connection(database) as connection, connection.begin():
         skipped = if_empty and writers.has_incidents(connection)
     loaded = 0
@@ -68,6 +69,7 @@ def load_demo(
         when = now or datetime.now(UTC)
         factory = _row_factory(database, incidents, team_id, user_id, seed, when)
         loaded = _load_incidents(database, factory, incidents, seed=seed)
+
     seconds = round(time.perf_counter() - started, 2)
     if skipped:
         log.info("demo.skipped", team=team_name, reason="database has incidents")
@@ -136,12 +138,14 @@ def _load_incidents(
 ) -> int:
     with _load_connection(database) as connection, connection.begin():
         first_id = writers.reserve_ids(connection, count)
+
     streams = WRITE_STREAMS.get(database.dialect, 1)
     with (
         closing(_batches(factory, first_id, count)) as batches,
         _progress(count) as advance,
     ):
         _write_batches(database, batches, streams, seed, advance)
+
     with _load_connection(database) as connection, connection.begin():
         writers.sync_id_sequence(connection)
     return count

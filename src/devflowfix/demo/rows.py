@@ -268,6 +268,7 @@ class RowFactory:
         picks = rng.choices(self.indexes, cum_weights=self.cumulative, k=count)
         hours = self.timeline.hours_for(rng, self.produced, count, self.total)
         self.produced += count
+
         batch = Batch()
         append_tag, team_id = batch.tags.append, self.team_id
         for offset in range(count):
@@ -293,6 +294,7 @@ class RowFactory:
         happened, created, updated, resolved, analysed_at = self._times(
             bundle, hour, outcome, analysed, manual
         )
+
         url, external_id = self.links[index].locate(row_id, branch, bundle.workflow)
         tags, tags_json = bundle.tag_choices[int(rand() * len(bundle.tag_choices))]
         row = (
@@ -326,15 +328,18 @@ class RowFactory:
         happened = hour * HOUR_US + int((second + rand() * 0.9) * SECOND)
         delays = self.manual_delays if manual else self.webhook_delays
         created = happened + delays[int(rand() * POOL_SIZE)]
+
         analysed_at = None
         if analysed:
             analysed_at = created + self.analysis_delays[int(rand() * POOL_SIZE)]
+
         resolved = None
         if rand() < RESOLVED_SHARE[outcome]:
             duration = self.durations[outcome][int(rand() * POOL_SIZE)]
             resolved = max(happened + duration, created + 30 * SECOND)
             if resolved > self.now:
                 resolved = None
+
         latest = max(created, analysed_at or 0, resolved or 0)
         updated = min(self.now, latest + self.edit_delays[int(rand() * POOL_SIZE)])
         return happened, created, max(updated, latest), resolved, analysed_at
