@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -81,6 +82,17 @@ def _admin_url(url: str) -> str:
     )
 
 
+def _database_url(name: str) -> str:
+    assert POSTGRES_URL
+    return make_url(POSTGRES_URL).set(database=name).render_as_string(False)
+
+
+def _postgres(statement: str) -> None:
+    assert POSTGRES_URL
+    with psycopg.connect(_admin_url(POSTGRES_URL), autocommit=True) as admin:
+        admin.execute(statement)
+
+
 @pytest.fixture(
     scope="module",
     params=[
@@ -91,31 +103,43 @@ def _admin_url(url: str) -> str:
 def make_database(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Callable[[], Database]]:
-    """Makes empty, migrated databases of one kind; drops them at the end."""
+    """Makes empty, migrated databases of one kind; drops them at the end.
+
+    The schema is migrated once, into a template that each database copies.
+    """
     if request.param == "postgres" and not POSTGRES_URL:
         pytest.skip("DEVFLOWFIX_TEST_POSTGRES_URL is not set")
+    prefix = f"devflowfix_demo_test_{uuid.uuid4().hex[:12]}"
+    sqlite_template = tmp_path_factory.mktemp("demo") / "template.db"
+    template_url = f"sqlite:///{sqlite_template}"
+    if request.param == "postgres":
+        _postgres(f'CREATE DATABASE "{prefix}"')
+        template_url = _database_url(prefix)
+    engine = create_db_engine(template_url)
+    upgrade_to_head(engine)
+    engine.dispose()
     made: list[tuple[Database, str]] = []
 
     def make() -> Database:
-        name = f"devflowfix_demo_test_{uuid.uuid4().hex[:12]}"
+        name = f"{prefix}_{len(made)}"
         if request.param == "sqlite":
-            url = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'demo.db'}"
+            path = sqlite_template.with_name(f"{name}.db")
+            shutil.copyfile(sqlite_template, path)
+            url = f"sqlite:///{path}"
         else:
-            assert POSTGRES_URL
-            with psycopg.connect(_admin_url(POSTGRES_URL), autocommit=True) as admin:
-                admin.execute(f'CREATE DATABASE "{name}"')
-            url = make_url(POSTGRES_URL).set(database=name).render_as_string(False)
+            _postgres(f'CREATE DATABASE "{name}" TEMPLATE "{prefix}"')
+            url = _database_url(name)
         database = Database(create_db_engine(url))
-        upgrade_to_head(database.engine)
         made.append((database, name))
         return database
 
     yield make
     for database, name in made:
         database.dispose()
-        if request.param == "postgres" and POSTGRES_URL:
-            with psycopg.connect(_admin_url(POSTGRES_URL), autocommit=True) as admin:
-                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if request.param == "postgres":
+            _postgres(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    if request.param == "postgres":
+        _postgres(f'DROP DATABASE IF EXISTS "{prefix}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="module")
