@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import re
 import shutil
 import uuid
@@ -19,6 +20,8 @@ from devflowfix.auth import service as auth_service
 from devflowfix.db import Database, create_db_engine
 from devflowfix.db.migrate import upgrade_to_head
 from devflowfix.demo import DemoReport, load_demo
+from devflowfix.demo.loader import replace_taken_public_ids
+from devflowfix.demo.rows import Batch
 from devflowfix.models import Incident, IncidentTag, User
 from devflowfix.vocabulary import FailureType, Outcome, Severity, Source
 
@@ -387,3 +390,19 @@ def test_loading_nothing_still_creates_the_admin(
     assert (report.incidents_loaded, report.user_created) == (0, True)
     with database.session() as session:
         assert session.scalar(select(func.count()).select_from(Incident)) == 0
+
+
+def test_public_ids_that_exist_already_are_replaced(
+    loaded: tuple[Database, DemoReport], incidents: list[Incident]
+) -> None:
+    database, _ = loaded
+    taken, fresh = incidents[0].public_id, "inc_000000000000"
+    batch = Batch(incidents=[(9001, taken, "rest"), (9002, fresh, "rest")])
+
+    with database.engine.connect() as connection:
+        replace_taken_public_ids(connection, batch, random.Random(1))
+
+    (first_id, replaced, rest), second = batch.incidents
+    assert (first_id, rest, second) == (9001, "rest", (9002, fresh, "rest"))
+    assert re.fullmatch(r"inc_[0-9a-f]{12}", str(replaced))
+    assert replaced != taken

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing, contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import structlog
@@ -63,12 +64,14 @@ def load_demo(
         team_id, user_id, user_team = team.id, user.id, user.team.name
 
     with _load_connection(database) as connection, connection.begin():
-        skipped = if_empty and writers.has_incidents(connection)
+        had_incidents = writers.has_incidents(connection)
+    skipped = if_empty and had_incidents
     loaded = 0
     if not skipped and incidents > 0:
         when = now or datetime.now(UTC)
         factory = _row_factory(database, incidents, team_id, user_id, seed, when)
-        loaded = _load_incidents(database, factory, incidents, seed=seed)
+        plan = _Writes(database, seed, check_public_ids=had_incidents)
+        loaded = _load_incidents(plan, factory, incidents)
 
     seconds = round(time.perf_counter() - started, 2)
     if skipped:
@@ -133,20 +136,31 @@ def _load_connection(database: Database) -> Iterator[Connection]:
         yield connection
 
 
-def _load_incidents(
-    database: Database, factory: RowFactory, count: int, *, seed: int
-) -> int:
-    with _load_connection(database) as connection, connection.begin():
+@dataclass(frozen=True, slots=True)
+class _Writes:
+    """How a load writes its batches."""
+
+    database: Database
+    seed: int
+    # Public ids are unique within a load; only older incidents can clash.
+    check_public_ids: bool
+
+    @property
+    def streams(self) -> int:
+        return WRITE_STREAMS.get(self.database.dialect, 1)
+
+
+def _load_incidents(writes: _Writes, factory: RowFactory, count: int) -> int:
+    with _load_connection(writes.database) as connection, connection.begin():
         first_id = writers.reserve_ids(connection, count)
 
-    streams = WRITE_STREAMS.get(database.dialect, 1)
     with (
         closing(_batches(factory, first_id, count)) as batches,
         _progress(count) as advance,
     ):
-        _write_batches(database, batches, streams, seed, advance)
+        _write_batches(writes, batches, advance)
 
-    with _load_connection(database) as connection, connection.begin():
+    with _load_connection(writes.database) as connection, connection.begin():
         writers.sync_id_sequence(connection)
     return count
 
@@ -168,18 +182,14 @@ def _batches(
 
 
 def _write_batches(
-    database: Database,
-    batches: Iterator[Batch],
-    streams: int,
-    seed: int,
-    advance: Callable[[int], None],
+    writes: _Writes, batches: Iterator[Batch], advance: Callable[[int], None]
 ) -> None:
-    """Write every batch, each in its own transaction, over `streams` connections."""
+    """Write every batch, each in its own transaction, over several connections."""
     lock, failed = threading.Lock(), threading.Event()
 
     def drain(stream: int) -> None:
-        renames = random.Random(seed + 1 + stream)
-        with _load_connection(database) as connection:
+        renames = random.Random(writes.seed + 1 + stream)
+        with _load_connection(writes.database) as connection:
             while not failed.is_set():
                 with lock:
                     batch = next(batches, None)
@@ -187,19 +197,21 @@ def _write_batches(
                     return
                 try:
                     with connection.begin():
-                        _make_public_ids_unique(connection, batch, renames)
+                        if writes.check_public_ids:
+                            replace_taken_public_ids(connection, batch, renames)
                         writers.insert_batch(connection, batch)
                 except BaseException:
                     failed.set()
                     raise
                 advance(len(batch.incidents))
 
-    with ThreadPoolExecutor(streams, thread_name_prefix="demo-writer") as pool:
-        for writer in [pool.submit(drain, stream) for stream in range(streams)]:
+    streams = range(writes.streams)
+    with ThreadPoolExecutor(len(streams), thread_name_prefix="demo-writer") as pool:
+        for writer in [pool.submit(drain, stream) for stream in streams]:
             writer.result()
 
 
-def _make_public_ids_unique(
+def replace_taken_public_ids(
     connection: Connection, batch: Batch, rng: random.Random
 ) -> None:
     """Give a fresh public id to the rows whose public id is already taken."""
