@@ -48,6 +48,15 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1)
     sqlite_busy_timeout_ms: int = Field(default=30_000, ge=0)
 
+    max_active_jobs_per_user: int = Field(default=10, ge=1)
+    job_retention_days: int = Field(default=7, ge=1)
+    job_lease_seconds: float = Field(default=30.0, ge=1, le=3600)
+    job_max_attempts: int = Field(default=3, ge=1, le=100)
+    job_retry_backoff_seconds: float = Field(default=5.0, ge=0, le=3600)
+    job_poll_interval_seconds: float = Field(default=1.0, gt=0, le=60)
+    job_progress_interval_seconds: float = Field(default=0.5, ge=0, le=60)
+    bulk_batch_size: int = Field(default=1000, ge=1, le=10_000)
+
     @model_validator(mode="after")
     def _check_production(self) -> Self:
         if self.env is Environment.PRODUCTION:

@@ -49,6 +49,24 @@ def write_tag_rows(session: Session, incident: Incident) -> None:
         )
 
 
+def replace_tag_rows(
+    session: Session, team_id: int, tags_by_incident: dict[int, list[str]]
+) -> None:
+    """`write_tag_rows` for many incidents of a team at once, set-based."""
+    if not tags_by_incident:
+        return
+    session.execute(
+        delete(IncidentTag).where(IncidentTag.incident_id.in_(list(tags_by_incident)))
+    )
+    rows = [
+        {"incident_id": incident_id, "tag": tag, "team_id": team_id}
+        for incident_id, tags in tags_by_incident.items()
+        for tag in tags
+    ]
+    if rows:
+        session.execute(insert(IncidentTag), rows)
+
+
 def remove_incident(session: Session, incident: Incident) -> None:
     session.delete(incident)
     session.flush()
