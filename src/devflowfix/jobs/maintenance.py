@@ -65,7 +65,7 @@ def recover_abandoned_jobs(
             if not _is_abandoned(job, now):
                 continue
             if job.attempts < job.max_attempts:
-                _requeue(runtime, job, now)
+                _requeue(job, now)
                 runtime.dispatcher.submit(session, job)
                 recovery.requeued.append(job.public_id)
             else:
@@ -88,12 +88,12 @@ def _is_abandoned(job: Job, now: datetime) -> bool:
     return lease_over or claim_owner_is_dead(job.claimed_by)
 
 
-def _requeue(runtime: JobRuntime, job: Job, now: datetime) -> None:
+def _requeue(job: Job, now: datetime) -> None:
     job.status = JobStatus.QUEUED.value
     job.claim_token = None
     job.lease_expires_at = None
     job.estimated_completion = None
-    job.run_after = now
+    job.run_after = None
     job.updated_at = now
     job.error_message = (
         f"Attempt {job.attempts} of {job.max_attempts} was interrupted: its worker "
