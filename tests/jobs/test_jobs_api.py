@@ -19,14 +19,14 @@ from job_helpers import JobApi
 
 
 def test_create_answers_201_with_location_and_the_contract_fields(
-    client: TestClient, member: dict[str, str], gates: Any
+    jobs: JobApi, gates: Any
 ) -> None:
     gate = gates.new()
 
-    response = client.post(
+    response = jobs.client.post(
         "/api/v1/jobs",
         json={"job_type": "test_gate", "parameters": {"gate": gate}},
-        headers=member,
+        headers=jobs.headers,
     )
 
     assert response.status_code == 201

@@ -150,11 +150,19 @@ def test_a_live_claim_with_a_valid_lease_is_left_alone(
 @pytest.mark.parametrize(
     ("claimed_by", "dead"),
     [
-        (f"{socket.gethostname()}:{os.getpid()}:{PROCESS_NONCE}:serve", False),
-        (f"{socket.gethostname()}:{os.getpid()}:00000000:serve", True),
-        ("another-host:1:abc:serve", False),
-        ("garbage", False),
-        (None, False),
+        pytest.param(
+            f"{socket.gethostname()}:{os.getpid()}:{PROCESS_NONCE}:serve",
+            False,
+            id="this-process",
+        ),
+        pytest.param(
+            f"{socket.gethostname()}:{os.getpid()}:00000000:serve",
+            True,
+            id="an-earlier-process-with-this-pid",
+        ),
+        pytest.param("another-host:1:abc:serve", False, id="another-host"),
+        pytest.param("garbage", False, id="garbage"),
+        pytest.param(None, False, id="unclaimed"),
     ],
 )
 def test_which_claim_owners_count_as_dead(claimed_by: str | None, dead: bool) -> None:

@@ -7,7 +7,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, CursorResult, Row, delete, func, select, update
+from sqlalchemy import (
+    ColumnElement,
+    CursorResult,
+    Row,
+    Table,
+    bindparam,
+    delete,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from devflowfix.bulk.schemas import BulkSelection
@@ -131,9 +141,26 @@ def next_batch(session: Session, scope: Scope, cursor: int, size: int) -> Batch:
 
 
 def update_incidents(session: Session, changes: list[dict[str, Any]]) -> None:
-    """Write each dict's values to the incident with its `id`, in one round."""
-    if changes:
-        session.execute(update(Incident), changes)
+    """Write each dict's values to the incident with its `id`.
+
+    Rows that change the same columns share one executemany. Core statements,
+    not the ORM's bulk update: at 100,000 rows the ORM's per-row bookkeeping
+    costs several times the database's own work.
+    """
+    table = cast(Table, Incident.__table__)
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for change in changes:
+        columns = tuple(sorted(key for key in change if key != "id"))
+        groups.setdefault(columns, []).append(
+            {"row_id": change["id"], **{f"new_{key}": change[key] for key in columns}}
+        )
+    for columns, rows in groups.items():
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("row_id"))
+            .values({column: bindparam(f"new_{column}") for column in columns})
+        )
+        session.execute(statement, rows)
 
 
 def delete_incidents(session: Session, incident_ids: list[int]) -> int:

@@ -45,10 +45,11 @@ def check_selection(session: Session, user: User, selection: BulkSelection) -> N
 
 @dataclass
 class PlannedChanges:
-    """The writes one batch needs: changed rows, and new tag lists by incident."""
+    """The writes one batch needs: changed rows, and tag rows to add or remove."""
 
     updates: list[dict[str, Any]] = field(default_factory=list)
-    tags: dict[int, list[str]] = field(default_factory=dict)
+    tags_added: list[tuple[int, str]] = field(default_factory=list)
+    tags_removed: list[tuple[int, str]] = field(default_factory=list)
 
 
 def plan_changes(
@@ -59,7 +60,9 @@ def plan_changes(
     for row in rows:
         values = _changed_values(row, changes, now)
         if "tags" in values:
-            planned.tags[row.id] = values["tags"]
+            old, new = set(row.tags or ()), set(values["tags"])
+            planned.tags_added += [(row.id, tag) for tag in new - old]
+            planned.tags_removed += [(row.id, tag) for tag in old - new]
         if values:
             planned.updates.append({"id": row.id, "updated_at": now, **values})
     return planned

@@ -20,7 +20,7 @@ from devflowfix.bulk.schemas import (
     BulkSelection,
     BulkUpdateParameters,
 )
-from devflowfix.incidents.repository import replace_tag_rows
+from devflowfix.incidents.repository import change_tag_rows
 from devflowfix.jobs.context import JobContext
 from devflowfix.jobs.registry import JobType, register_job_type
 from devflowfix.models.base import utcnow
@@ -39,7 +39,7 @@ def bulk_update(
     def apply(session: Session, rows: Sequence[IncidentRow]) -> int:
         planned = service.plan_changes(rows, parameters.changes, utcnow())
         repository.update_incidents(session, planned.updates)
-        replace_tag_rows(session, team_id, planned.tags)
+        change_tag_rows(session, team_id, planned.tags_added, planned.tags_removed)
         return len(planned.updates)
 
     matched, changed = _run_in_batches(context, parameters, apply, "Updated")
