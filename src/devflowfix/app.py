@@ -21,7 +21,9 @@ from devflowfix.jobs.engines import build_api_engine
 from devflowfix.jobs.registry import load_job_types
 from devflowfix.logging import configure_logging
 from devflowfix.middleware import HTTPMetrics, RequestContextMiddleware
+from devflowfix.openapi import install_openapi
 from devflowfix.ratelimit import RateLimiter, RateLimitMiddleware
+from devflowfix.users.endpoints import router as users_router
 
 DESCRIPTION = """
 DevFlowFix stores CI/CD failures as incidents, analyses their logs, and lets a
@@ -71,6 +73,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     app.state.job_engine = job_engine
 
     install_error_handlers(app)
+    install_openapi(app)
     if limiter is not None:
         app.add_middleware(RateLimitMiddleware, limiter=limiter)
     app.add_middleware(
@@ -84,5 +87,6 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     # Fixed paths under /api/v1/incidents (search, export) go before
     # /api/v1/incidents/{incident_id}, or that route would take them.
     app.include_router(incidents_router)
+    app.include_router(users_router)
     app.include_router(jobs_router)
     return app
