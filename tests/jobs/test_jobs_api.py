@@ -501,3 +501,21 @@ def test_an_unusable_idempotency_key_is_a_422(jobs: JobApi) -> None:
 
     assert response.status_code == 422
     assert response.json()["errors"][0]["loc"] == ["Idempotency-Key"]
+
+
+def test_the_fixed_routes_allow_only_their_own_methods(
+    client: TestClient, member: dict[str, str]
+) -> None:
+    response = client.delete("/api/v1/jobs/active", headers=member)
+
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET"
+
+
+def test_a_path_that_is_no_job_id_is_a_404(
+    client: TestClient, member: dict[str, str]
+) -> None:
+    response = client.get("/api/v1/jobs/not-a-job", headers=member)
+
+    assert response.status_code == 404
+    assert response.json()["error"] == "not_found"

@@ -6,7 +6,8 @@ from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from devflowfix.incidents.schemas import LongText, Tags
+from devflowfix.fields import Tags
+from devflowfix.incidents.schemas import LongText
 from devflowfix.search.schemas import IncidentFilters
 from devflowfix.vocabulary import Outcome, Severity
 

@@ -13,7 +13,7 @@ from devflowfix.bulk import repository
 from devflowfix.bulk.repository import IncidentRow
 from devflowfix.bulk.schemas import BulkSelection, IncidentChanges
 from devflowfix.errors import ValidationFailed
-from devflowfix.incidents.schemas import MAX_TAGS
+from devflowfix.fields import MAX_TAGS
 from devflowfix.models import User
 from devflowfix.models.base import utcnow
 from devflowfix.search.repository import filter_conditions

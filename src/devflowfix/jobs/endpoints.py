@@ -4,8 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
+from fastapi import (
+    APIRouter,
+    Depends,
+    Header,
+    Path,
+    Query,
+    Request,
+    Response,
+    status,
+)
 from fastapi.responses import FileResponse
+from starlette.convertors import Convertor, register_url_convertor
 
 from devflowfix.dependencies import (
     CurrentUser,
@@ -29,6 +39,28 @@ from devflowfix.jobs.schemas import (
 )
 from devflowfix.urls import absolute_url
 from devflowfix.vocabulary import JobStatus
+
+
+class JobIdConvertor(Convertor[str]):
+    """Only `job_` and 12 hex digits is a job id in a path.
+
+    So /api/v1/jobs/active and /api/v1/jobs/stats/overview are routes of their
+    own at the level of routing, not ids that a handler has to turn away.
+    """
+
+    regex = "job_[0-9a-f]{12}"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("job_id", JobIdConvertor())
+JobId = Annotated[
+    str, Path(pattern=f"^{JobIdConvertor.regex}$", examples=["job_abc123def456"])
+]
 
 router = APIRouter(
     prefix="/api/v1/jobs", tags=["jobs"], dependencies=[Depends(require_json)]
@@ -128,9 +160,9 @@ def read_job_statistics(session: SessionDep, user: CurrentUser) -> JobStatistics
     return JobStatisticsRead(statistics=service.job_statistics(session, user))
 
 
-@router.get("/{job_id}", response_model=JobRead, responses=NOT_YOURS)
+@router.get("/{job_id:job_id}", response_model=JobRead, responses=NOT_YOURS)
 def read_job(
-    job_id: str, session: SessionDep, user: CurrentUser, urls: UrlsDep
+    job_id: JobId, session: SessionDep, user: CurrentUser, urls: UrlsDep
 ) -> JobRead:
     """A job's status, progress, estimated completion and result."""
     job = service.find_job(session, user, job_id)
@@ -138,12 +170,12 @@ def read_job(
 
 
 @router.post(
-    "/{job_id}/cancel",
+    "/{job_id:job_id}/cancel",
     response_model=JobRead,
     responses={**NOT_YOURS, 409: {"description": "The job has already ended."}},
 )
 def cancel_job(
-    job_id: str,
+    job_id: JobId,
     session: WriteSessionDep,
     settings: SettingsDep,
     dispatcher: JobDispatcherDep,
@@ -158,12 +190,12 @@ def cancel_job(
 
 
 @router.delete(
-    "/{job_id}",
+    "/{job_id:job_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     responses={**NOT_YOURS, 409: {"description": "The job is queued or processing."}},
 )
 def delete_job(
-    job_id: str, session: WriteSessionDep, settings: SettingsDep, user: CurrentUser
+    job_id: JobId, session: WriteSessionDep, settings: SettingsDep, user: CurrentUser
 ) -> Response:
     """Delete a completed, failed or cancelled job and its result file."""
     service.delete_job(session, user, job_id, settings=settings)
@@ -171,7 +203,7 @@ def delete_job(
 
 
 @router.get(
-    "/{job_id}/download",
+    "/{job_id:job_id}/download",
     response_class=FileResponse,
     responses={
         **NOT_YOURS,
@@ -181,7 +213,7 @@ def delete_job(
     },
 )
 def download_job_result(
-    job_id: str, session: SessionDep, settings: SettingsDep, user: CurrentUser
+    job_id: JobId, session: SessionDep, settings: SettingsDep, user: CurrentUser
 ) -> FileResponse:
     """Download the result file of a completed job."""
     download = service.find_download(session, user, job_id, settings=settings)
