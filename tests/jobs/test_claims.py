@@ -116,7 +116,7 @@ def test_only_one_worker_claims_a_given_job(
             runtime.worker_name, runtime.worker_name, now, now + timedelta(minutes=1)
         )
         with database.transaction() as session:
-            if repository.claim_job(session, job.id, request) is not None:
+            if repository.claim_job(session, job.public_id, request) is not None:
                 winners.append(runtime.worker_name)
 
     threads = [threading.Thread(target=claim, args=(r,)) for r in runtimes]

@@ -21,6 +21,7 @@ from devflowfix.jobs.maintenance import (
     claim_owner_is_dead,
     recover_abandoned_jobs,
     remove_expired_results,
+    resubmit_stale_jobs,
 )
 from devflowfix.jobs.results import ResultStore
 from devflowfix.jobs.scaled import ProcrastinateDispatcher
@@ -206,3 +207,20 @@ def test_expired_results_are_removed_and_the_job_kept(
     assert jobs.read(job_id)["status"] == "completed"
     download = jobs.client.get(f"/api/v1/jobs/{job_id}/download", headers=jobs.headers)
     assert download.status_code == 410
+
+
+def test_a_queued_job_left_waiting_is_submitted_again(
+    database: Database, runtime: JobRuntime
+) -> None:
+    user = make_user(database)
+    long_ago = datetime.now(UTC) - timedelta(hours=1)
+    stale = make_job(database, user, created_at=long_ago, updated_at=long_ago)
+    fresh = make_job(database, user)
+
+    resubmitted = resubmit_stale_jobs(runtime)
+
+    assert resubmitted == [stale.public_id]
+    assert _stored(database, stale).updated_at > long_ago
+    assert _stored(database, fresh).engine_job_id is None
+    if not database.is_sqlite:
+        assert _stored(database, stale).engine_job_id is not None

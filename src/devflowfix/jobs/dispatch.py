@@ -18,7 +18,11 @@ from devflowfix.models import Job
 
 class JobDispatcher(Protocol):
     def submit(self, session: Session, job: Job) -> None:
-        """Have the engine run the queued `job` (not before `job.run_after`)."""
+        """Have the engine run the queued `job` (not before `job.run_after`).
+
+        A new job is submitted before its row is flushed: it has its public
+        id, and `engine_job_id` set here is inserted with it.
+        """
 
     def abort(self, session: Session, job: Job) -> None:
         """Tell the engine that `job` was cancelled."""

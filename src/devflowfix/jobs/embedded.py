@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import datetime
 
 import structlog
 from sqlalchemy.exc import SQLAlchemyError
@@ -130,26 +129,32 @@ class EmbeddedRunner:
     def _work_loop(self) -> None:
         while not self._stopping.is_set():
             self._work.clear()
-            try:
-                claim = claim_next(self.runtime)
-            except SQLAlchemyError:
-                log.warning("job.claim_failed", exc_info=True)
-                claim = None
+            wait = self._seconds_until_due()
+            claim = None
+            if wait == 0:
+                try:
+                    claim = claim_next(self.runtime)
+                except SQLAlchemyError:
+                    log.warning("job.claim_failed", exc_info=True)
             if claim is not None:
                 run_claimed_job(self.runtime, claim)
-                continue
-            self._work.wait(self._idle_seconds())
+            elif wait != 0:
+                self._work.wait(wait)
 
-    def _idle_seconds(self) -> float:
+    def _seconds_until_due(self) -> float:
+        """0 when a job is due now; else how long to wait before looking again.
+
+        A read first, so idle threads do not queue for SQLite's write lock.
+        """
         poll = self.settings.job_poll_interval_seconds
         try:
             with self.runtime.database.transaction(write=False) as session:
-                due: datetime | None = repository.next_run_after(session, utcnow())
+                due = repository.earliest_due(session)
         except SQLAlchemyError:
             return poll
         if due is None:
             return poll
-        return max(0.0, min(poll, (due - utcnow()).total_seconds()))
+        return min(poll, max(0.0, (due - utcnow()).total_seconds()))
 
     def _housekeeping_loop(self) -> None:
         recover_every = max(1.0, self.settings.job_lease_seconds / 2)

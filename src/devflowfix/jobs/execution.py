@@ -20,6 +20,7 @@ from typing import Any
 
 import structlog
 from pydantic import ValidationError
+from sqlalchemy import Row
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -77,17 +78,17 @@ def claim_next(runtime: JobRuntime) -> ClaimedJob | None:
     )
 
 
-def claim_by_id(runtime: JobRuntime, job_row_id: int) -> ClaimedJob | None:
+def claim_by_id(runtime: JobRuntime, job_id: str) -> ClaimedJob | None:
     """Claim one given job, if it is still queued (the Procrastinate task's way)."""
     return _claim(
         runtime,
-        lambda session, request: repository.claim_job(session, job_row_id, request),
+        lambda session, request: repository.claim_job(session, job_id, request),
     )
 
 
 def _claim(
     runtime: JobRuntime,
-    claim: Callable[[Session, repository.ClaimRequest], Job | None],
+    claim: Callable[[Session, repository.ClaimRequest], Row[Any] | None],
 ) -> ClaimedJob | None:
     now = utcnow()
     request = repository.ClaimRequest(
@@ -97,22 +98,22 @@ def _claim(
         lease_until=now + timedelta(seconds=runtime.settings.job_lease_seconds),
     )
     with runtime.database.transaction(write=True) as session:
-        job = claim(session, request)
-        if job is None:
+        row = claim(session, request)
+        if row is None:
             return None
         return ClaimedJob(
-            row_id=job.id,
-            public_id=job.public_id,
-            job_type=job.job_type,
-            user_row_id=job.user_id,
-            user_public_id=repository.owner_public_id(session, job.user_id),
-            team_id=job.team_id,
-            parameters=dict(job.parameters or {}),
-            checkpoint=job.checkpoint,
-            progress=job.progress,
-            attempt=job.attempts,
-            max_attempts=job.max_attempts,
-            created_at=job.created_at,
+            row_id=row.id,
+            public_id=row.public_id,
+            job_type=row.job_type,
+            user_row_id=row.user_id,
+            user_public_id=row.user_public_id,
+            team_id=row.team_id,
+            parameters=dict(row.parameters or {}),
+            checkpoint=row.checkpoint,
+            progress=row.progress,
+            attempt=row.attempts,
+            max_attempts=row.max_attempts,
+            created_at=row.created_at,
             claim_token=request.token,
         )
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import socket
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import structlog
 
@@ -24,6 +24,9 @@ from devflowfix.vocabulary import JobStatus
 log = structlog.get_logger(__name__)
 
 SWEEP_BATCH = 500
+# How long a due job may wait in the queue untouched before its engine task is
+# deferred again (see resubmit_stale_jobs).
+STALE_QUEUED = timedelta(minutes=10)
 
 
 @dataclass
@@ -115,6 +118,27 @@ def _fail(job: Job, now: datetime) -> None:
         f"The job was interrupted {job.attempts} times because its worker stopped "
         "(crashed, killed or lost its database connection); it is not retried again."
     )
+
+
+def resubmit_stale_jobs(
+    runtime: JobRuntime, *, now: datetime | None = None
+) -> list[str]:
+    """Hand the engine again the queued jobs that waited `STALE_QUEUED` for nothing.
+
+    A job's engine task is deferred with its row, but it can still be spent
+    without running the job: a worker that failed to reach the database for
+    every retry of its claim. Submitting twice is harmless; only one claim wins.
+    """
+    now = now or utcnow()
+    with runtime.database.transaction(write=True) as session:
+        jobs = repository.stale_queued_jobs(session, now - STALE_QUEUED, SWEEP_BATCH)
+        for job in jobs:
+            job.updated_at = now
+            runtime.dispatcher.submit(session, job)
+        resubmitted = [job.public_id for job in jobs]
+    if resubmitted:
+        log.warning("job.resubmitted", job_ids=resubmitted)
+    return resubmitted
 
 
 def remove_expired_results(runtime: JobRuntime, *, now: datetime | None = None) -> int:

@@ -17,6 +17,10 @@ from sqlalchemy import (
     ColumnElement,
     CursorResult,
     Result,
+    Row,
+    Table,
+    Update,
+    bindparam,
     delete,
     func,
     or_,
@@ -26,9 +30,11 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from devflowfix.models import Job, User
+from devflowfix.models.base import UTCDateTime
 from devflowfix.vocabulary import ACTIVE_JOB_STATUSES, JobStatus
 
 ACTIVE = [status.value for status in ACTIVE_JOB_STATUSES]
+JOBS = cast(Table, Job.__table__)
 
 
 @dataclass(frozen=True)
@@ -40,17 +46,12 @@ class ClaimRequest:
     now: datetime
     lease_until: datetime
 
-    def values(self) -> dict[str, Any]:
+    def parameters(self) -> dict[str, Any]:
         return {
-            "status": JobStatus.PROCESSING.value,
-            "attempts": Job.attempts + 1,
-            "claim_token": self.token,
-            "claimed_by": self.worker,
-            "lease_expires_at": self.lease_until,
-            "started_at": func.coalesce(Job.started_at, self.now),
-            "updated_at": self.now,
-            "run_after": None,
-            "estimated_completion": None,
+            "token": self.token,
+            "worker": self.worker,
+            "now": self.now,
+            "lease_until": self.lease_until,
         }
 
 
@@ -176,63 +177,80 @@ def delete_job(session: Session, job: Job) -> None:
     session.execute(delete(Job).where(Job.id == job.id))
 
 
-def owner_public_id(session: Session, user_id: int) -> str:
-    public_id = session.scalar(select(User.public_id).where(User.id == user_id))
-    if public_id is None:
-        raise LookupError(f"user {user_id} does not exist")
-    return public_id
-
-
-def claim_job(session: Session, job_id: int, claim: ClaimRequest) -> Job | None:
-    """Claim the queued job `job_id`; None when it is not queued any more."""
-    claimed = session.scalar(
-        update(Job)
-        .where(
-            Job.id == job_id,
-            Job.status == JobStatus.QUEUED.value,
-            Job.cancel_requested.is_(False),
+def _claim_statement(*conditions: ColumnElement[bool]) -> Update:
+    return (
+        update(JOBS)
+        .where(*conditions, JOBS.c.status == JobStatus.QUEUED.value)
+        .values(
+            status=JobStatus.PROCESSING.value,
+            attempts=JOBS.c.attempts + 1,
+            claim_token=bindparam("token"),
+            claimed_by=bindparam("worker"),
+            lease_expires_at=bindparam("lease_until", type_=UTCDateTime()),
+            started_at=func.coalesce(
+                JOBS.c.started_at, bindparam("now", type_=UTCDateTime())
+            ),
+            updated_at=bindparam("now", type_=UTCDateTime()),
+            run_after=None,
+            estimated_completion=None,
         )
-        .values(**claim.values())
-        .returning(Job.id)
-        .execution_options(synchronize_session=False)
+        .returning(
+            *JOBS.c,
+            select(User.public_id)
+            .where(User.id == JOBS.c.user_id)
+            .scalar_subquery()
+            .label("user_public_id"),
+        )
     )
-    return None if claimed is None else session.get(Job, claimed)
 
 
-def claim_next_job(session: Session, claim: ClaimRequest) -> Job | None:
-    """Claim the oldest job that is due; None when there is none.
+# Built once: every claim runs one of these, and a statement built per call
+# costs more in SQLAlchemy than the claim costs in the database.
+_CLAIM_ONE = _claim_statement(
+    JOBS.c.public_id == bindparam("wanted_id"), JOBS.c.cancel_requested.is_(False)
+)
+_CLAIM_NEXT = _claim_statement(
+    JOBS.c.id
+    == (
+        select(JOBS.c.id)
+        .where(
+            JOBS.c.status == JobStatus.QUEUED.value,
+            JOBS.c.cancel_requested.is_(False),
+            or_(
+                JOBS.c.run_after.is_(None),
+                JOBS.c.run_after <= bindparam("now", type_=UTCDateTime()),
+            ),
+        )
+        .order_by(JOBS.c.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+)
+
+
+def claim_job(session: Session, public_id: str, claim: ClaimRequest) -> Row[Any] | None:
+    """Claim the queued job `public_id`: its row (with its owner's
+    `user_public_id`), or None when it is not queued."""
+    parameters = {**claim.parameters(), "wanted_id": public_id}
+    return session.execute(_CLAIM_ONE, parameters).first()
+
+
+def claim_next_job(session: Session, claim: ClaimRequest) -> Row[Any] | None:
+    """Claim the oldest job that is due: its row, or None when there is none.
 
     On SQLite the writer's transaction holds the database's write lock, so two
     processes cannot claim the same row; on PostgreSQL `SKIP LOCKED` lets
     concurrent claimers pass each other's candidate rows.
     """
-    candidate = (
-        select(Job.id)
-        .where(
-            Job.status == JobStatus.QUEUED.value,
-            Job.cancel_requested.is_(False),
-            or_(Job.run_after.is_(None), Job.run_after <= claim.now),
-        )
-        .order_by(Job.id)
-        .limit(1)
-        .with_for_update(skip_locked=True)
-        .scalar_subquery()
-    )
-    claimed = session.scalar(
-        update(Job)
-        .where(Job.id == candidate, Job.status == JobStatus.QUEUED.value)
-        .values(**claim.values())
-        .returning(Job.id)
-        .execution_options(synchronize_session=False)
-    )
-    return None if claimed is None else session.get(Job, claimed)
+    return session.execute(_CLAIM_NEXT, claim.parameters()).first()
 
 
-def next_run_after(session: Session, now: datetime) -> datetime | None:
-    """When the next queued job that waits for a retry becomes due."""
+def earliest_due(session: Session) -> datetime | None:
+    """When the queued job that is due first became or becomes due, if any."""
     return session.scalar(
-        select(func.min(Job.run_after)).where(
-            Job.status == JobStatus.QUEUED.value, Job.run_after > now
+        select(func.min(func.coalesce(Job.run_after, Job.created_at))).where(
+            Job.status == JobStatus.QUEUED.value, Job.cancel_requested.is_(False)
         )
     )
 
@@ -242,14 +260,13 @@ def update_claimed(
 ) -> bool:
     """Write `values` only while the caller holds the job's claim."""
     changed = session.execute(
-        update(Job)
+        update(JOBS)
         .where(
-            Job.id == job_id,
-            Job.claim_token == token,
-            Job.status == JobStatus.PROCESSING.value,
+            JOBS.c.id == job_id,
+            JOBS.c.claim_token == token,
+            JOBS.c.status == JobStatus.PROCESSING.value,
         )
         .values(**values)
-        .execution_options(synchronize_session=False)
     )
     return _changed_one(changed)
 
@@ -308,6 +325,24 @@ def processing_jobs(session: Session) -> list[Job]:
             select(Job)
             .where(Job.status == JobStatus.PROCESSING.value)
             .order_by(Job.id)
+            .with_for_update(skip_locked=True)
+        )
+    )
+
+
+def stale_queued_jobs(session: Session, before: datetime, limit: int) -> list[Job]:
+    """Queued jobs due since before `before` that nothing touched since then."""
+    return list(
+        session.scalars(
+            select(Job)
+            .where(
+                Job.status == JobStatus.QUEUED.value,
+                Job.cancel_requested.is_(False),
+                func.coalesce(Job.run_after, Job.created_at) < before,
+                Job.updated_at < before,
+            )
+            .order_by(Job.id)
+            .limit(limit)
             .with_for_update(skip_locked=True)
         )
     )

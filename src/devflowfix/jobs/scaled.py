@@ -19,6 +19,7 @@ import procrastinate
 import structlog
 from procrastinate.exceptions import JobAborted
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from devflowfix.config import Settings
@@ -30,7 +31,11 @@ from devflowfix.jobs.execution import (
     worker_identity,
 )
 from devflowfix.jobs.leases import LeaseKeeper
-from devflowfix.jobs.maintenance import recover_abandoned_jobs, remove_expired_results
+from devflowfix.jobs.maintenance import (
+    recover_abandoned_jobs,
+    remove_expired_results,
+    resubmit_stale_jobs,
+)
 from devflowfix.jobs.results import ResultStore
 from devflowfix.models import Job
 from devflowfix.vocabulary import JobStatus
@@ -55,12 +60,12 @@ def _runtime(context: procrastinate.JobContext) -> JobRuntime:
     return runtime
 
 
-def run_job(context: procrastinate.JobContext, job_id: int) -> None:
+def run_job(context: procrastinate.JobContext, job_id: str) -> None:
     """Claim the job row and run it; an already-claimed or cancelled row is skipped."""
     runtime = _runtime(context)
     claim = claim_by_id(runtime, job_id)
     if claim is None:
-        log.info("job.not_claimable", job_row_id=job_id)
+        log.info("job.not_claimable", job_id=job_id)
         return
     outcome = run_claimed_job(runtime, claim, abort_requested=context.should_abort)
     if outcome is JobStatus.CANCELLED:
@@ -68,8 +73,10 @@ def run_job(context: procrastinate.JobContext, job_id: int) -> None:
 
 
 def recover_jobs(context: procrastinate.JobContext, timestamp: int) -> None:
-    """Requeue or fail jobs whose worker died (lease expired)."""
-    recover_abandoned_jobs(_runtime(context))
+    """Requeue or fail jobs whose worker died; resubmit jobs left waiting."""
+    runtime = _runtime(context)
+    recover_abandoned_jobs(runtime)
+    resubmit_stale_jobs(runtime)
 
 
 async def sweep_results(context: procrastinate.JobContext, timestamp: int) -> None:
@@ -87,7 +94,12 @@ async def sweep_results(context: procrastinate.JobContext, timestamp: int) -> No
 def build_procrastinate_app(connector: Any) -> procrastinate.App:
     """A Procrastinate app with DevFlowFix's tasks, on `connector`."""
     app = procrastinate.App(connector=connector)
-    app.task(name=RUN_JOB, pass_context=True, queue=QUEUE)(run_job)
+    # The wrapper records every outcome of a claimed job itself; what can
+    # escape is a failure to claim (the database unreachable), worth retrying.
+    claim_retry = procrastinate.RetryStrategy(
+        max_attempts=5, exponential_wait=2, retry_exceptions={SQLAlchemyError}
+    )
+    app.task(name=RUN_JOB, pass_context=True, queue=QUEUE, retry=claim_retry)(run_job)
     recover = app.task(name=RECOVER_JOBS, pass_context=True, queue=QUEUE)(recover_jobs)
     app.periodic(cron="*/5 * * * * *", periodic_id="recover")(recover)
     sweep = app.task(name=SWEEP_RESULTS, pass_context=True, queue=QUEUE)(sweep_results)
@@ -114,7 +126,7 @@ class ProcrastinateDispatcher:
             schedule_at=job.run_after,
             queue=QUEUE,
         )
-        job.engine_job_id = deferrer.defer(job_id=job.id)
+        job.engine_job_id = deferrer.defer(job_id=job.public_id)
 
     def abort(self, session: Session, job: Job) -> None:
         if job.engine_job_id is not None:

@@ -34,7 +34,7 @@ from devflowfix.jobs.registry import JobType, find_job_type, known_job_types
 from devflowfix.jobs.results import ResultStore
 from devflowfix.jobs.schemas import JobStatistics
 from devflowfix.models import Job, User
-from devflowfix.models.base import utcnow
+from devflowfix.models.base import new_public_id, utcnow
 from devflowfix.vocabulary import JobStatus, Role
 
 log = structlog.get_logger(__name__)
@@ -77,7 +77,8 @@ def enqueue_job(
     stored = validated.model_dump(mode="json", exclude_unset=True)
     fingerprint = _fingerprint(kind.name, stored)
 
-    repository.lock_owner(session, user.id)
+    if limit_active or idempotency_key is not None:
+        repository.lock_owner(session, user.id)
     if idempotency_key is not None:
         replayed = _replay(session, user, idempotency_key, fingerprint)
         if replayed is not None:
@@ -87,6 +88,7 @@ def enqueue_job(
 
     now = utcnow()
     job = Job(
+        public_id=new_public_id("job"),
         user_id=user.id,
         team_id=user.team_id,
         job_type=kind.name,
@@ -98,8 +100,9 @@ def enqueue_job(
         created_at=now,
         updated_at=now,
     )
-    repository.insert_job(session, job)
+    # Submitted before the insert, so the engine's id goes in with the row.
     dispatcher.submit(session, job)
+    repository.insert_job(session, job)
     log.info("job.queued", job_id=job.public_id, job_type=kind.name)
     return job
 
