@@ -139,7 +139,7 @@ def running_engine(
         finally:
             runner.stop()
         return
-    worker = ScaledWorker(deployment.database, deployment.settings)
+    worker = ScaledWorker(deployment.database, deployment.settings, listen=wake)
     worker.start_in_thread()
     time.sleep(0.5)  # let the worker open its LISTEN connection
     try:

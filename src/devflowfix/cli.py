@@ -81,6 +81,13 @@ def worker(
             max=64,
         ),
     ] = None,
+    listen: Annotated[
+        bool,
+        typer.Option(
+            help="PostgreSQL: be woken by notifications of new jobs. --no-listen "
+            "polls instead, for connection poolers that do not pass LISTEN on.",
+        ),
+    ] = True,
 ) -> None:
     """Run background jobs: Procrastinate workers on PostgreSQL, the embedded
     runner on SQLite. Stop with Ctrl-C or SIGTERM; start as many as you like."""
@@ -95,7 +102,7 @@ def worker(
                 "`devflowfix migrate` first."
             )
             raise typer.Exit(1)
-        run_worker(database, settings, concurrency=concurrency)
+        run_worker(database, settings, concurrency=concurrency, listen=listen)
     finally:
         database.dispose()
 

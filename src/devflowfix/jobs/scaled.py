@@ -136,7 +136,12 @@ class ProcrastinateDispatcher:
 
 
 class ScaledWorker:
-    """A Procrastinate worker process (or thread) running DevFlowFix jobs."""
+    """A Procrastinate worker process (or thread) running DevFlowFix jobs.
+
+    With `listen` it is woken by PostgreSQL notifications of new jobs; without,
+    it polls every `DEVFLOWFIX_JOB_POLL_INTERVAL_SECONDS` (for connection
+    poolers that cannot pass LISTEN on).
+    """
 
     def __init__(
         self,
@@ -145,8 +150,10 @@ class ScaledWorker:
         *,
         concurrency: int | None = None,
         name: str = "worker",
+        listen: bool = True,
     ) -> None:
         self.settings = settings
+        self.listen = listen
         self.concurrency = concurrency or max(1, settings.job_workers)
         self.keeper = LeaseKeeper(database, settings)
         self.runtime = JobRuntime(
@@ -204,6 +211,7 @@ class ScaledWorker:
                         name=self.runtime.worker_name,
                         concurrency=self.concurrency,
                         install_signal_handlers=install_signal_handlers,
+                        listen_notify=self.listen,
                         fetch_job_polling_interval=self.settings.job_poll_interval_seconds,
                         abort_job_polling_interval=1.0,
                         additional_context={RUNTIME_KEY: self.runtime},

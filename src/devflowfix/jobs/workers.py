@@ -19,7 +19,11 @@ log = structlog.get_logger(__name__)
 
 
 def run_worker(
-    database: Database, settings: Settings, *, concurrency: int | None = None
+    database: Database,
+    settings: Settings,
+    *,
+    concurrency: int | None = None,
+    listen: bool = True,
 ) -> None:
     """Procrastinate on PostgreSQL; the embedded runner, standalone, on SQLite."""
     configure_logging(json_lines=settings.json_logs, level=settings.log_level)
@@ -27,7 +31,7 @@ def run_worker(
     if database.is_sqlite:
         _run_embedded(database, settings, concurrency)
     else:
-        ScaledWorker(database, settings, concurrency=concurrency).run()
+        ScaledWorker(database, settings, concurrency=concurrency, listen=listen).run()
 
 
 def _run_embedded(
