@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import itertools
 import os
+import secrets
 import subprocess
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy import func, insert, select
 
 from devflowfix.auth import service as auth_service
 from devflowfix.auth.passwords import hash_password
@@ -16,8 +20,8 @@ from devflowfix.config import Settings
 from devflowfix.db import Database
 from devflowfix.incidents import service as incident_service
 from devflowfix.incidents.schemas import IncidentCreate
-from devflowfix.models import Incident, User
-from devflowfix.vocabulary import Role
+from devflowfix.models import Incident, IncidentTag, Job, User
+from devflowfix.vocabulary import Role, Severity
 
 PASSWORD = "correct-horse-battery"
 _emails = itertools.count(1)
@@ -133,3 +137,63 @@ def remote_refs(path: Path) -> dict[str, str]:
     """Every ref of a repository and the commit it points at."""
     output = git(path, "for-each-ref", "--format=%(refname) %(objectname)")
     return dict(line.split(" ", 1) for line in output.splitlines())
+
+
+def make_job(
+    database: Database, user: User, job_type: str = "test_record", **fields: Any
+) -> Job:
+    """A job row of `user`, queued unless `fields` say otherwise."""
+    now = datetime.now(UTC)
+    values: dict[str, Any] = {
+        "user_id": user.id,
+        "team_id": user.team_id,
+        "job_type": job_type,
+        "status": "queued",
+        "parameters": {},
+        "created_at": now,
+        "updated_at": now,
+    }
+    values.update(fields)
+    with database.transaction() as session:
+        job = Job(**values)
+        session.add(job)
+    return job
+
+
+def make_incidents(
+    database: Database, user: User, count: int, **overrides: Any
+) -> list[int]:
+    """`count` incidents of the user's team, written in bulk; their row ids."""
+    happened_at = datetime(2026, 11, 28, 10, 30, tzinfo=UTC)
+    tags = overrides.pop("tags", ["frontend", "npm"])
+    rows = [
+        {
+            "public_id": f"inc_{secrets.token_hex(6)}",
+            "team_id": user.team_id,
+            "source": "github_actions",
+            "severity": Severity.HIGH,
+            "failure_type": "dependency_error",
+            "outcome": "pending",
+            "repository": "acme/web-app",
+            "error_message": f"npm ERR! code ERESOLVE in build {number}",
+            "tags": list(tags),
+            "timestamp": happened_at,
+            "created_at": happened_at,
+            "updated_at": happened_at,
+            **overrides,
+        }
+        for number in range(count)
+    ]
+    with database.transaction() as session:
+        before = session.scalar(select(func.max(Incident.id))) or 0
+        session.execute(insert(Incident.__table__), rows)
+        ids = list(session.scalars(select(Incident.id).where(Incident.id > before)))
+        session.execute(
+            insert(IncidentTag),
+            [
+                {"incident_id": incident_id, "tag": tag, "team_id": user.team_id}
+                for incident_id in ids
+                for tag in tags
+            ],
+        )
+    return sorted(ids)

@@ -56,6 +56,14 @@ class Settings(BaseSettings):
     git_timeout_seconds: int = Field(default=120, ge=1, le=3600)
     provider_attempts: int = Field(default=3, ge=1, le=10)
     provider_max_wait_seconds: int = Field(default=60, ge=0, le=3600)
+    max_active_jobs_per_user: int = Field(default=10, ge=1)
+    job_retention_days: int = Field(default=7, ge=1)
+    job_lease_seconds: float = Field(default=30.0, ge=1, le=3600)
+    job_max_attempts: int = Field(default=3, ge=1, le=100)
+    job_retry_backoff_seconds: float = Field(default=5.0, ge=0, le=3600)
+    job_poll_interval_seconds: float = Field(default=1.0, gt=0, le=60)
+    job_progress_interval_seconds: float = Field(default=0.5, ge=0, le=60)
+    bulk_batch_size: int = Field(default=1000, ge=1, le=10_000)
 
     @model_validator(mode="after")
     def _check_production(self) -> Self:

@@ -251,10 +251,26 @@ def _allowed_methods(request: Request) -> list[str]:
     # three routes; the OpenAPI document knows them all.
     methods: set[str] = set()
     for template, operations in request.app.openapi().get("paths", {}).items():
-        pattern = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template))
-        if re.fullmatch(pattern, request.url.path):
+        if re.fullmatch(_template_pattern(template, operations), request.url.path):
             methods.update(method.upper() for method in operations)
     return sorted(methods)
+
+
+def _template_pattern(template: str, operations: dict[str, Any]) -> str:
+    # A path parameter with a documented pattern matches only that, as its
+    # route does: /api/v1/jobs/active is no /api/v1/jobs/{job_id}.
+    patterns = {
+        parameter["name"]: parameter.get("schema", {}).get("pattern", "")
+        for operation in operations.values()
+        for parameter in operation.get("parameters", ())
+        if parameter.get("in") == "path"
+    }
+
+    def parameter(match: re.Match[str]) -> str:
+        pattern = patterns.get(match.group(1), "").removeprefix("^").removesuffix("$")
+        return f"(?:{pattern or '[^/]+'})"
+
+    return re.sub(r"\\\{([^/]+?)\\\}", parameter, re.escape(template))
 
 
 def install_error_handlers(app: FastAPI) -> None:

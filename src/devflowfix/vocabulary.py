@@ -87,3 +87,23 @@ class Role(StrEnum):
 
 
 ROLE_ORDER: tuple[Role, ...] = (Role.VIEWER, Role.MEMBER, Role.ADMIN)
+
+
+class JobStatus(StrEnum):
+    """Where a background job is in its life; the last three are final."""
+
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_final(self) -> bool:
+        return self in FINAL_JOB_STATUSES
+
+
+FINAL_JOB_STATUSES = frozenset(
+    {JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED}
+)
+ACTIVE_JOB_STATUSES = frozenset({JobStatus.QUEUED, JobStatus.PROCESSING})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -11,6 +12,20 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+# Procrastinate's queue tables on PostgreSQL come from its own SQL (migration
+# 0003_jobs), not from our models, so comparing the models with the database
+# must leave them out.
+FOREIGN_TABLE_PREFIXES = ("procrastinate_",)
+
+
+def include_object(
+    obj: Any, name: str | None, kind: str, reflected: bool, compare_to: Any
+) -> bool:
+    """Alembic's filter: compare only the objects that our models describe."""
+    table = getattr(obj, "table", None)
+    table_name = name if kind == "table" else getattr(table, "name", None)
+    return not (table_name or "").startswith(FOREIGN_TABLE_PREFIXES)
 
 
 def alembic_config(database_url: str) -> Config:
