@@ -23,6 +23,7 @@ from devflowfix.logging import configure_logging
 from devflowfix.middleware import HTTPMetrics, RequestContextMiddleware
 from devflowfix.openapi import install_openapi
 from devflowfix.ratelimit import RateLimiter, RateLimitMiddleware
+from devflowfix.search.endpoints import router as search_router
 from devflowfix.users.endpoints import router as users_router
 
 DESCRIPTION = """
@@ -86,6 +87,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     app.include_router(auth_router)
     # Fixed paths under /api/v1/incidents (search, export) go before
     # /api/v1/incidents/{incident_id}, or that route would take them.
+    app.include_router(search_router)
     app.include_router(incidents_router)
     app.include_router(users_router)
     app.include_router(jobs_router)

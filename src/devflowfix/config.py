@@ -47,6 +47,7 @@ class Settings(BaseSettings):
     log_json: bool | None = None
     db_pool_size: int = Field(default=10, ge=1)
     sqlite_busy_timeout_ms: int = Field(default=30_000, ge=0)
+    search_count_limit: int = Field(default=1_000, ge=10, le=1_000_000)
 
     allow_local_remotes: bool = False
     git_author_name: str = Field(default="DevFlowFix", min_length=1, max_length=100)
