@@ -1,0 +1,176 @@
+"""`analyse_log`: from a CI log to a failure type, root cause, fix and confidence.
+
+Pure and offline: no database, no network. The tail of the log is read first,
+because CI logs say why they failed at the end; the whole log is read only when
+the tail holds no tool-level finding.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from devflowfix.analysis.calibration import (
+    UNKNOWN_CONFIDENCE,
+    Calibration,
+    shipped_calibration,
+)
+from devflowfix.analysis.extract import (
+    FileReference,
+    clean_message,
+    error_signature,
+    failing_step,
+    find_references,
+)
+from devflowfix.analysis.logtext import LogView, read_log, tail_of
+from devflowfix.analysis.matching import Evidence, Finding, Ranking, find_all, rank
+from devflowfix.analysis.rules import RULES, Tier
+from devflowfix.vocabulary import FailureType
+
+TAIL_CHARS = 24_000
+UNKNOWN_CAUSE = "The log does not show a recognisable cause of the failure."
+UNKNOWN_FIX = (
+    "Read the output of the last command before the failure; run the job with "
+    "verbose output (for example `set -x`) so the next failure says more."
+)
+
+
+@dataclass(frozen=True)
+class AnalysisHints:
+    """What the CI said about the job besides its log."""
+
+    conclusion: str | None = None
+    failing_step: str | None = None
+
+
+@dataclass(frozen=True)
+class Analysis:
+    failure_type: FailureType
+    root_cause: str
+    suggested_fix: str
+    confidence: float
+    rule_id: str | None
+    contested: bool
+    matched_rules: tuple[str, ...]
+    error_message: str | None
+    failing_step: str | None
+    file_references: tuple[FileReference, ...]
+    evidence: tuple[Evidence, ...]
+    signature: str | None
+
+
+# The CI's own verdict on a job, for when its log says little.
+HINTS: dict[str, tuple[str, FailureType, str, str]] = {
+    "timed_out": (
+        "hint.timed_out",
+        FailureType.TIMEOUT,
+        "The CI stopped the job because it ran past its time limit.",
+        "Find the step that hangs or slowed down (compare step durations with "
+        "a passing run); raise the limit only for real slow work.",
+    ),
+    "runner_system_failure": (
+        "hint.runner_failure",
+        FailureType.INFRASTRUCTURE_ERROR,
+        "The CI runner failed (a system failure), not the job's code.",
+        "Re-run the job; if it recurs, check the runner's health and logs.",
+    ),
+    "startup_failure": (
+        "hint.startup_failure",
+        FailureType.CONFIGURATION_ERROR,
+        "The workflow could not start: its configuration is invalid or refers "
+        "to something that does not exist.",
+        "Open the run in the CI's web page for the exact error, then fix the "
+        "workflow file.",
+    ),
+}
+
+
+def analyse_log(
+    text: str,
+    *,
+    hints: AnalysisHints | None = None,
+    calibration: Calibration | None = None,
+) -> Analysis:
+    """Analyse a CI log; never raises on any text."""
+    hints = hints or AnalysisHints()
+    calibration = calibration or shipped_calibration()
+    view, findings = _read_and_match(text)
+    findings.extend(_hint_findings(hints, len(view.lines)))
+    ranking = rank(findings)
+    return _analysis(view, ranking, hints, calibration)
+
+
+def _read_and_match(text: str) -> tuple[LogView, list[Finding]]:
+    tail, start = tail_of(text, TAIL_CHARS)
+    view = read_log(tail, first_line_number=text.count("\n", 0, start) + 1)
+    findings = find_all(view, RULES)
+    if start > 0 and not any(item.tier >= Tier.TOOL for item in findings):
+        view = read_log(text)
+        findings = find_all(view, RULES)
+    return view, findings
+
+
+def _hint_findings(hints: AnalysisHints, line_count: int) -> list[Finding]:
+    if hints.conclusion not in HINTS:
+        return []
+    rule_id, failure_type, cause, fix = HINTS[hints.conclusion]
+    return [
+        Finding(
+            rule_id=rule_id,
+            failure_type=failure_type,
+            tier=Tier.CAUSE,
+            in_failure=True,
+            line=line_count,
+            root_cause=cause,
+            suggested_fix=fix,
+        )
+    ]
+
+
+def _analysis(
+    view: LogView, ranking: Ranking, hints: AnalysisHints, calibration: Calibration
+) -> Analysis:
+    winner = ranking.winner
+    around = winner.line if winner is not None else None
+    message = clean_message(winner.message if winner else _last_error_line(view))
+    step = hints.failing_step or failing_step(view, around)
+    matched = tuple(item.rule_id for item in ranking.findings)
+    references = find_references(view, around)
+    if winner is None or winner.failure_type is FailureType.UNKNOWN:
+        return Analysis(
+            failure_type=FailureType.UNKNOWN,
+            root_cause=winner.root_cause if winner else UNKNOWN_CAUSE,
+            suggested_fix=winner.suggested_fix if winner else UNKNOWN_FIX,
+            confidence=UNKNOWN_CONFIDENCE,
+            rule_id=winner.rule_id if winner else None,
+            contested=False,
+            matched_rules=matched,
+            error_message=message,
+            failing_step=step,
+            file_references=references,
+            evidence=winner.evidence if winner else (),
+            signature=error_signature("unknown", message) if message else None,
+        )
+    return Analysis(
+        failure_type=winner.failure_type,
+        root_cause=winner.root_cause,
+        suggested_fix=winner.suggested_fix,
+        confidence=calibration.confidence(
+            winner.rule_id, winner.tier, contested=ranking.contested
+        ),
+        rule_id=winner.rule_id,
+        contested=ranking.contested,
+        matched_rules=matched,
+        error_message=message,
+        failing_step=step,
+        file_references=references,
+        evidence=winner.evidence,
+        signature=error_signature(winner.rule_id, message),
+    )
+
+
+def _last_error_line(view: LogView) -> str | None:
+    for index in reversed(view.error_lines):
+        line = view.lines[index].strip()
+        if line:
+            return line
+    return None
