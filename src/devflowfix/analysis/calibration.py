@@ -77,7 +77,9 @@ class Calibration:
     def from_json(cls, data: Mapping[str, Any]) -> Calibration:
         return cls(
             rules={key: Tally(*value) for key, value in data["rules"].items()},
-            tiers={Tier[key.upper()]: Tally(*value) for key, value in data["tiers"].items()},
+            tiers={
+                Tier[key.upper()]: Tally(*value) for key, value in data["tiers"].items()
+            },
             contested_factor=float(data["contested_factor"]),
         )
 
@@ -94,7 +96,9 @@ def measure(outcomes: Iterable[Outcome]) -> Calibration:
     for outcome in outcomes:
         if outcome.contested:
             continue
-        rules[outcome.rule_id] = rules.get(outcome.rule_id, Tally()).add(outcome.correct)
+        rules[outcome.rule_id] = rules.get(outcome.rule_id, Tally()).add(
+            outcome.correct
+        )
         tiers[outcome.tier] = tiers.get(outcome.tier, Tally()).add(outcome.correct)
     base = Calibration(rules=rules, tiers=tiers, contested_factor=1.0)
     contested = [outcome for outcome in outcomes if outcome.contested]

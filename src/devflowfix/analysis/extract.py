@@ -19,7 +19,9 @@ SOURCE_SUFFIX = (
 )
 REFERENCE = re.compile(
     r'File "(?P<py_path>[^"\n]{1,300})", line (?P<py_line>\d{1,7})'
-    r"|(?<![\w/.\-])(?P<path>(?:[A-Za-z]:)?[\w./\\@+\-]{0,300}[\w\-]\." + SOURCE_SUFFIX + r")"
+    r"|(?<![\w/.\-])(?P<path>(?:[A-Za-z]:)?[\w./\\@+\-]{0,300}[\w\-]\."
+    + SOURCE_SUFFIX
+    + r")"
     r"(?:(?::|\s?\()(?P<line>\d{1,7})(?:[:,](?P<column>\d{1,5}))?\)?"
     r"|:\[(?P<bracket_line>\d{1,7}),(?P<bracket_column>\d{1,5})\]"
     r"| on line (?P<php_line>\d{1,7})| line (?P<word_line>\d{1,7}))?"
@@ -114,14 +116,19 @@ def _is_library(path: str) -> bool:
 
 def failing_step(view: LogView, around: int | None) -> str | None:
     """The step, stage or command the failure happened in."""
-    anchor = around if around is not None else (view.error_lines or [None])[0]
-    if anchor is None:
+    if around is not None:
+        anchor = around
+    elif view.error_lines:
+        anchor = view.error_lines[0]
+    else:
         return None
     step = view.failing_step() or view.step_before(anchor, StepKind.STEP)
     command = view.step_before(anchor, StepKind.COMMAND)
-    if step is None or step.name in RUNNER_SECTIONS:
-        if command is not None and (step is None or command.line >= step.line):
-            return command.name
+    use_command = command is not None and (
+        step is None or (step.name in RUNNER_SECTIONS and command.line >= step.line)
+    )
+    if use_command and command is not None:
+        return command.name
     return step.name if step is not None else None
 
 

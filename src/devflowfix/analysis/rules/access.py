@@ -14,8 +14,13 @@ RULES: tuple[Rule, ...] = (
         r"username or (?:password|token)|fatal: could not read Username for "
         r"'(?P<url2>[^'\n]{1,200})'|Host key verification failed|"
         r"Permission denied \(publickey[^)\n]{0,40}\)",
-        keywords=["authentication failed", "invalid username", "could not read username",
-                  "host key verification", "(publickey"],
+        keywords=[
+            "authentication failed",
+            "invalid username",
+            "could not read username",
+            "host key verification",
+            "(publickey",
+        ],
         cause="Git could not authenticate[ to {url}]: the job's credentials "
         "were missing or rejected.",
         fix="Give the job a valid token or deploy key for the repository "
@@ -38,9 +43,7 @@ RULES: tuple[Rule, ...] = (
         fix="Give the job's token write access (contents: write) or push "
         "through a pull request instead of to the protected branch.",
         weight=1,
-        examples=[
-            "remote: Permission to acme/web.git denied to github-actions[bot]."
-        ],
+        examples=["remote: Permission to acme/web.git denied to github-actions[bot]."],
     ),
     rule(
         "github.bad_credentials",
@@ -48,8 +51,12 @@ RULES: tuple[Rule, ...] = (
         Tier.CAUSE,
         r"\bBad credentials\b|HttpError: Requires authentication|"
         r"(?:gh|GraphQL): (?:To use GitHub CLI|authentication required)",
-        keywords=["bad credentials", "requires authentication", "to use github cli",
-                  "authentication required"],
+        keywords=[
+            "bad credentials",
+            "requires authentication",
+            "to use github cli",
+            "authentication required",
+        ],
         cause="The GitHub API rejected the job's token (Bad credentials).",
         fix="Check the token secret the step uses: it may be unset, revoked "
         "or expired.",
@@ -78,8 +85,13 @@ RULES: tuple[Rule, ...] = (
         r"no basic auth credentials|Error: Cannot perform an interactive login "
         r"from a non TTY device|denied: unauthenticated|status code: 401, reason "
         r"phrase: Unauthorized",
-        keywords=["unauthorized", "no basic auth credentials", "interactive login",
-                  "denied: unauthenticated", "reason phrase: unauthorized"],
+        keywords=[
+            "unauthorized",
+            "no basic auth credentials",
+            "interactive login",
+            "denied: unauthenticated",
+            "reason phrase: unauthorized",
+        ],
         ignore_case=True,
         cause="A registry or API refused the job's credentials (401 "
         "Unauthorized or missing login).",
@@ -95,7 +107,11 @@ RULES: tuple[Rule, ...] = (
         Tier.CAUSE,
         r"denied: requested access to the resource is denied|denied: "
         r"permission_denied: (?P<scope>[\w_]{1,60})|insufficient_scope",
-        keywords=["denied: requested access", "permission_denied", "insufficient_scope"],
+        keywords=[
+            "denied: requested access",
+            "permission_denied",
+            "insufficient_scope",
+        ],
         cause="The registry refused the push: the account may not write to "
         "that repository[ ({scope})].",
         fix="Grant the job's identity push rights to the image repository "
@@ -111,8 +127,14 @@ RULES: tuple[Rule, ...] = (
         r"\bAccessDenied(?:Exception)?\b|AuthorizationFailed|does not have "
         r"(?:permission|storage\.\w+\.\w+ access)|PERMISSION_DENIED: "
         r"(?P<message>[^\n]{1,160})|UnauthorizedOperation",
-        keywords=["is not authorized to perform", "accessdenied", "authorizationfailed",
-                  "does not have", "permission_denied:", "unauthorizedoperation"],
+        keywords=[
+            "is not authorized to perform",
+            "accessdenied",
+            "authorizationfailed",
+            "does not have",
+            "permission_denied:",
+            "unauthorizedoperation",
+        ],
         cause="The cloud provider denied the job's identity[ the action {action}]"
         " (access denied).",
         fix="Grant the deploy role the missing permission (the IAM policy, "
@@ -138,6 +160,8 @@ RULES: tuple[Rule, ...] = (
         "created by a container as root need chown), or write somewhere the "
         "job owns.",
         weight=1,
-        examples=["npm ERR! Error: EACCES: permission denied, mkdir '/usr/lib/node_modules/x'"],
+        examples=[
+            "npm ERR! Error: EACCES: permission denied, mkdir '/usr/lib/node_modules/x'"
+        ],
     ),
 )

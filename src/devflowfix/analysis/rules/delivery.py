@@ -30,12 +30,16 @@ RULES: tuple[Rule, ...] = (
         r"[^\n]{0,120}\"(?P<path>[^\"\n]{1,200})\": not found|COPY failed: file "
         r"not found in build context[^\n]{0,100}stat (?P<path2>[^:\n]{1,200}):|"
         r"failed to read dockerfile: open (?P<path3>[^:\n]{1,200}): no such file",
-        keywords=["failed to compute cache key", "copy failed", "failed to read dockerfile"],
+        keywords=[
+            "failed to compute cache key",
+            "copy failed",
+            "failed to read dockerfile",
+        ],
         cause="The Docker build cannot find {path} in the build context.",
         fix="Check the COPY/ADD path and the build context directory, and "
         "that .dockerignore does not exclude {path}.",
         examples=[
-            'ERROR: failed to solve: failed to compute cache key: failed to '
+            "ERROR: failed to solve: failed to compute cache key: failed to "
             'calculate checksum of ref 7f1c::q2: "/dist": not found'
         ],
     ),
@@ -47,7 +51,11 @@ RULES: tuple[Rule, ...] = (
         r"failed to resolve source metadata for (?P<image2>\S{1,200}): "
         r"[^\n]{0,120}not found|pull access denied for (?P<image3>[^\s,]{1,200}), "
         r"repository does not exist",
-        keywords=["manifest unknown", "failed to resolve source metadata", "pull access denied"],
+        keywords=[
+            "manifest unknown",
+            "failed to resolve source metadata",
+            "pull access denied",
+        ],
         cause="Docker cannot pull the image {image}: that name or tag does not "
         "exist (or is private).",
         fix="Check the image name and tag (it may have been renamed or "
@@ -98,7 +106,7 @@ RULES: tuple[Rule, ...] = (
         fix="Check that the image tag was pushed, and that the cluster has the "
         "imagePullSecret for its registry.",
         examples=[
-            'Warning  Failed  12s  kubelet  Failed to pull image '
+            "Warning  Failed  12s  kubelet  Failed to pull image "
             '"ghcr.io/acme/api:4f2a9c1": not found'
         ],
     ),
@@ -108,8 +116,7 @@ RULES: tuple[Rule, ...] = (
         Tier.CAUSE,
         r"\bCrashLoopBackOff\b",
         keywords=["crashloopbackoff"],
-        cause="The deployment failed: the new pods crash on start "
-        "(CrashLoopBackOff).",
+        cause="The deployment failed: the new pods crash on start (CrashLoopBackOff).",
         fix="Read the pods' logs (`kubectl logs --previous`) for the crash, "
         "usually a missing setting or a failing start-up check, and roll back.",
         examples=["api-7c9d8b6f5-x2x9k   0/1     CrashLoopBackOff   4   2m"],
@@ -161,8 +168,7 @@ RULES: tuple[Rule, ...] = (
         Tier.CAUSE,
         r"error: You must be logged in to the server \(Unauthorized\)",
         keywords=["must be logged in to the server"],
-        cause="kubectl's credentials were rejected by the cluster "
-        "(Unauthorized).",
+        cause="kubectl's credentials were rejected by the cluster (Unauthorized).",
         fix="Refresh the kubeconfig or token the job uses; cloud credentials "
         "for the cluster may have expired.",
         examples=["error: You must be logged in to the server (Unauthorized)"],
@@ -189,8 +195,7 @@ RULES: tuple[Rule, ...] = (
         r"\d{1,5}/\d{1,5} nodes are available: [^\n]{0,200}?Insufficient "
         r"(?P<resource>cpu|memory|nvidia\.com/gpu|ephemeral-storage)",
         keywords=["nodes are available"],
-        cause="The cluster has no node with enough {resource} to schedule the "
-        "pods.",
+        cause="The cluster has no node with enough {resource} to schedule the pods.",
         fix="Lower the pods' {resource} requests, scale the node pool, or "
         "free capacity.",
         examples=[
@@ -207,9 +212,7 @@ RULES: tuple[Rule, ...] = (
         cause="Helm {operation} failed: {reason}.",
         fix="Run `helm status` and `kubectl describe` on the release's pods; "
         "roll back with `helm rollback` if production is affected.",
-        examples=[
-            "Error: UPGRADE FAILED: context deadline exceeded"
-        ],
+        examples=["Error: UPGRADE FAILED: context deadline exceeded"],
     ),
     rule(
         "terraform.state_lock",
@@ -229,7 +232,11 @@ RULES: tuple[Rule, ...] = (
         Tier.CAUSE,
         r"Error: (?:Failed to query available provider packages|Failed to install "
         r"provider|Inconsistent dependency lock file)",
-        keywords=["provider packages", "failed to install provider", "dependency lock file"],
+        keywords=[
+            "provider packages",
+            "failed to install provider",
+            "dependency lock file",
+        ],
         cause="terraform init cannot install the providers the configuration "
         "needs (or the lock file disagrees).",
         fix="Check the required_providers versions and .terraform.lock.hcl; "
@@ -254,9 +261,7 @@ RULES: tuple[Rule, ...] = (
         "invalid or expired).",
         fix="Check the credentials the job gets (OIDC role, access key "
         "secrets) and that they have not expired.",
-        examples=[
-            "\u2502 Error: No valid credential sources found"
-        ],
+        examples=["\u2502 Error: No valid credential sources found"],
     ),
     rule(
         "terraform.config",
@@ -274,7 +279,7 @@ RULES: tuple[Rule, ...] = (
         "without touching infrastructure.",
         examples=[
             "\u2502 Error: Unsupported argument\n\u2502 \n\u2502   on main.tf line 14, "
-            "in resource \"aws_s3_bucket\" \"logs\":"
+            'in resource "aws_s3_bucket" "logs":'
         ],
     ),
     rule(
@@ -282,12 +287,18 @@ RULES: tuple[Rule, ...] = (
         F.DEPLOYMENT_FAILURE,
         Tier.TOOL,
         r"Error: (?P<message>(?:creating|updating|deleting|waiting for)[^\n]{1,200})",
-        keywords=["error: creating", "error: updating", "error: deleting", "error: waiting for"],
+        keywords=[
+            "error: creating",
+            "error: updating",
+            "error: deleting",
+            "error: waiting for",
+        ],
         cause="terraform apply failed: {message}.",
         fix="Read the provider's error in the message; fix the resource's "
         "settings (or quota) and apply again.",
         examples=[
-            "\u2502 Error: creating RDS DB Instance (orders): InvalidParameterCombination"
+            "\u2502 Error: creating RDS DB Instance (orders): "
+            "InvalidParameterCombination"
         ],
     ),
     rule(
@@ -308,8 +319,14 @@ RULES: tuple[Rule, ...] = (
         r"ROLLBACK_COMPLETE|ROLLBACK_IN_PROGRESS)\b|Deployment (?:failed|was "
         r"rolled back)|failed to (?:stabilize|reach a steady state)|Health check "
         r"(?:failed|did not pass)",
-        keywords=["rollback", "deployment failed", "rolled back", "stabilize",
-                  "steady state", "health check"],
+        keywords=[
+            "rollback",
+            "deployment failed",
+            "rolled back",
+            "stabilize",
+            "steady state",
+            "health check",
+        ],
         ignore_case=True,
         cause="The deployment failed and was rolled back (the new version did "
         "not become healthy).",

@@ -13,8 +13,11 @@ RULES: tuple[Rule, ...] = (
         "npm.eresolve",
         F.DEPENDENCY_ERROR,
         Tier.CAUSE,
-        NPM + r" code ERESOLVE(?:\n[^\n]{0,300}){0,12}?\n" + NPM
-        + r" (?:Could not resolve dependency:\n" + NPM
+        NPM
+        + r" code ERESOLVE(?:\n[^\n]{0,300}){0,12}?\n"
+        + NPM
+        + r" (?:Could not resolve dependency:\n"
+        + NPM
         + r" )?peer (?P<peer>\S{1,120}) from (?P<parent>\S{1,120})",
         keywords=["eresolve"],
         cause="npm cannot resolve the dependency tree: {parent} needs the peer "
@@ -24,7 +27,8 @@ RULES: tuple[Rule, ...] = (
         "updated package-lock.json.",
         examples=[
             "npm ERR! code ERESOLVE\nnpm ERR! ERESOLVE unable to resolve dependency "
-            'tree\nnpm ERR! Could not resolve dependency:\nnpm ERR! peer react@"^17.0.0" '
+            "tree\nnpm ERR! Could not resolve dependency:\n"
+            'npm ERR! peer react@"^17.0.0" '
             "from react-dom@17.0.2"
         ],
     ),
@@ -105,7 +109,7 @@ RULES: tuple[Rule, ...] = (
         "refuses a frozen install.",
         fix="Run `pnpm install` locally and commit the updated pnpm-lock.yaml.",
         examples=[
-            " ERR_PNPM_OUTDATED_LOCKFILE  Cannot install with \"frozen-lockfile\" "
+            ' ERR_PNPM_OUTDATED_LOCKFILE  Cannot install with "frozen-lockfile" '
             "because pnpm-lock.yaml is not up to date with package.json"
         ],
     ),
@@ -120,8 +124,7 @@ RULES: tuple[Rule, ...] = (
         fix="Check the version range of {package} in package.json against "
         "the versions the registry has.",
         examples=[
-            " ERR_PNPM_NO_MATCHING_VERSION  No matching version found for "
-            "vite@9.9.9"
+            " ERR_PNPM_NO_MATCHING_VERSION  No matching version found for vite@9.9.9"
         ],
     ),
     rule(
@@ -143,7 +146,7 @@ RULES: tuple[Rule, ...] = (
         r"Module not found: Error: Can't resolve '(?P<module>[^'\n]{1,200})' in "
         r"'(?P<directory>[^'\n]{1,200})'|Could not resolve \"(?P<module2>[^\"\n]"
         r"{1,200})\" from \"(?P<directory2>[^\"\n]{1,200})\"",
-        keywords=["can't resolve", "could not resolve \""],
+        keywords=["can't resolve", 'could not resolve "'],
         cause="The bundler cannot resolve the import '{module}' in {directory}.",
         fix="Fix the import path or add the missing package; check the file "
         "name's case, which matters on Linux runners.",
@@ -173,8 +176,7 @@ RULES: tuple[Rule, ...] = (
         r'The engine "node" is incompatible with this module\. Expected version '
         r'"(?P<expected>[^"\n]{1,40})"\. Got "(?P<actual>[^"\n]{1,40})"',
         keywords=["is incompatible with this module"],
-        cause="The job runs Node {actual}, but a dependency requires Node "
-        "{expected}.",
+        cause="The job runs Node {actual}, but a dependency requires Node {expected}.",
         fix="Set the job's Node version to one matching {expected} (for "
         "example in actions/setup-node or the image tag).",
         examples=[
@@ -207,8 +209,7 @@ RULES: tuple[Rule, ...] = (
         r"errors?",
         keywords=["problem"],
         cause="ESLint found {errors} errors ({count_problems} problems in all).",
-        fix="Run `npx eslint .` locally (`--fix` repairs many) and commit the "
-        "fixes.",
+        fix="Run `npx eslint .` locally (`--fix` repairs many) and commit the fixes.",
         examples=["\u2716 3 problems (2 errors, 1 warning)"],
     ),
     rule(
@@ -246,7 +247,7 @@ RULES: tuple[Rule, ...] = (
         cause="A Jest test did not finish within {ms} ms and timed out.",
         fix="Make sure the test awaits or resolves what it starts (promises, "
         "timers, servers); raise the timeout only for real slow work.",
-        examples=["thrown: \"Exceeded timeout of 5000 ms for a test."],
+        examples=['thrown: "Exceeded timeout of 5000 ms for a test.'],
     ),
     rule(
         "vitest.failed",
@@ -256,8 +257,7 @@ RULES: tuple[Rule, ...] = (
         r"[cm]?[jt]sx?(?: > [^\n]{1,200})?)",
         keywords=["fail", "\u00d7"],
         cause="Test failed: {test_list}.",
-        fix="Run the failing test file locally and fix the code or the "
-        "expectation.",
+        fix="Run the failing test file locally and fix the code or the expectation.",
         examples=[" FAIL  src/utils/date.test.ts > formatDate > pads the month"],
         collect="test",
     ),

@@ -10,12 +10,12 @@ RULES: tuple[Rule, ...] = (
         "maven.compilation",
         F.COMPILATION_ERROR,
         Tier.TOOL,
-        r"^\[ERROR\] (?P<file>/?[\w/.\-]{1,300}\.(?:java|kt|scala)):\[(?P<line>\d{1,7}),"
+        r"^\[ERROR\] (?P<file>/?[\w/.\-]{1,300}\.(?:java|kt|scala)):"
+        r"\[(?P<line>\d{1,7}),"
         r"\d{1,5}\] (?P<message>(?!\([a-z]{1,30}\) )[^\n]{1,200})",
         keywords=["[error]"],
         cause="javac cannot compile {file} at line {line}: {message}.",
-        fix="Fix the error at {file}:{line}; `mvn -q compile` reproduces it "
-        "locally.",
+        fix="Fix the error at {file}:{line}; `mvn -q compile` reproduces it locally.",
         examples=[
             "[ERROR] /home/runner/work/shop/shop/src/main/java/com/acme/Cart.java:"
             "[27,16] cannot find symbol"
@@ -107,8 +107,7 @@ RULES: tuple[Rule, ...] = (
         r"'(?P<configuration>[^'\n]{1,120})'\.(?:\n[^\n]{0,300}){0,6}?\n\s{0,8}> "
         r"Could not (?:find|resolve) (?P<artifact>[\w.:\-]{1,200})",
         keywords=["could not resolve all"],
-        cause="Gradle cannot resolve {artifact} for the configuration "
-        "{configuration}.",
+        cause="Gradle cannot resolve {artifact} for the configuration {configuration}.",
         fix="Check the coordinates and version of {artifact} and that the "
         "repositories block lists where it is published.",
         examples=[

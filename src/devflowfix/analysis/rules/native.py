@@ -98,8 +98,7 @@ RULES: tuple[Rule, ...] = (
         r"^error(?:\[(?P<code>E\d{4})\])?: (?P<message>[^\n]{1,200})\n\s{0,8}--> "
         r"(?P<file>[\w/.\-]{1,200}\.rs):(?P<line>\d{1,7})",
         keywords=["error", "-->"],
-        cause="Rust does not compile: {message} in {file} at line {line} "
-        "({code}).",
+        cause="Rust does not compile: {message} in {file} at line {line} ({code}).",
         fix="Fix the error at {file}:{line}; `cargo check` shows it with the "
         "compiler's suggestion.",
         examples=[
@@ -154,8 +153,7 @@ RULES: tuple[Rule, ...] = (
         fix="Check the crate name and version in Cargo.toml, run `cargo "
         "update`, and commit Cargo.lock.",
         examples=[
-            "error: failed to select a version for the requirement `tokio = "
-            '"^9.0"`'
+            'error: failed to select a version for the requirement `tokio = "^9.0"`'
         ],
     ),
     rule(
@@ -231,8 +229,7 @@ RULES: tuple[Rule, ...] = (
         r"(?P<total>\d{1,6})",
         keywords=["tests passed"],
         cause="CTest: {failed} of {total} tests failed.",
-        fix="Run `ctest --output-on-failure` locally to see the failing tests' "
-        "output.",
+        fix="Run `ctest --output-on-failure` locally to see the failing tests' output.",
         examples=["75% tests passed, 2 tests failed out of 8"],
     ),
     rule(
@@ -245,13 +242,16 @@ RULES: tuple[Rule, ...] = (
         cause="make failed building {target} (exit status {status}).",
         fix="Scroll to the first error above the make line and fix that; "
         "make reports only the target that failed.",
-        examples=["make[2]: *** [src/CMakeFiles/app.dir/build.make:76: src/app.o] Error 1"],
+        examples=[
+            "make[2]: *** [src/CMakeFiles/app.dir/build.make:76: src/app.o] Error 1"
+        ],
     ),
     rule(
         "dotnet.compile",
         F.COMPILATION_ERROR,
         Tier.TOOL,
-        r"(?<![\w/\\.:\-])(?P<file>[\w/\\.:\-]{1,300}\.(?:cs|fs|vb))\((?P<line>\d{1,7}),\d{1,5}\): "
+        r"(?<![\w/\\.:\-])(?P<file>[\w/\\.:\-]{1,300}\.(?:cs|fs|vb))"
+        r"\((?P<line>\d{1,7}),\d{1,5}\): "
         r"error (?P<code>(?:CS|FS|BC)\d{1,5}): (?P<message>[^\n\[]{1,200})",
         keywords=["): error "],
         cause="The .NET build does not compile: {code} in {file} at line "
@@ -310,7 +310,8 @@ RULES: tuple[Rule, ...] = (
         "dotnet.test_failed",
         F.TEST_FAILURE,
         Tier.TOOL,
-        r"^\s{0,4}Failed (?P<test>[\w.]{1,200}(?:\([^)\n]{0,100}\))?) \[[^\]\n]{1,20}\]$",
+        r"^\s{0,4}Failed (?P<test>[\w.]{1,200}(?:\([^)\n]{0,100}\))?) "
+        r"\[[^\]\n]{1,20}\]$",
         keywords=["failed "],
         cause=".NET test failed: {test_list}.",
         fix="Run `dotnet test --filter` with the test name locally and fix the "

@@ -12,8 +12,13 @@ RULES: tuple[Rule, ...] = (
         Tier.CAUSE,
         r"[Nn]o space left on device|\bENOSPC\b|You are running out of disk space|"
         r"There is not enough space on the disk|insufficient disk space",
-        keywords=["no space left", "enospc", "out of disk space", "enough space on the disk",
-                  "insufficient disk space"],
+        keywords=[
+            "no space left",
+            "enospc",
+            "out of disk space",
+            "enough space on the disk",
+            "insufficient disk space",
+        ],
         cause="The runner ran out of disk space (No space left on device).",
         fix="Free space before the heavy step (remove unused SDKs and Docker "
         "images, prune caches) or use a runner with a larger disk.",
@@ -44,14 +49,21 @@ RULES: tuple[Rule, ...] = (
         r"(?:ENOTFOUND|EAI_AGAIN) (?P<host2>[\w.\-]{1,200})|Temporary failure in "
         r"name resolution|dial tcp: lookup (?P<host3>[\w.\-]{1,200})[^\n]{0,80}"
         r"no such host|Name or service not known",
-        keywords=["could not resolve host", "getaddrinfo", "name resolution", "lookup",
-                  "name or service not known"],
+        keywords=[
+            "could not resolve host",
+            "getaddrinfo",
+            "name resolution",
+            "lookup",
+            "name or service not known",
+        ],
         cause="The job could not resolve the host name[ {host}] (DNS failure).",
         fix="Retry the job; if it persists, check the host name and the "
         "runner's DNS or proxy settings.",
         weight=1,
-        examples=["fatal: unable to access 'https://github.com/acme/x.git/': Could "
-                  "not resolve host: github.com"],
+        examples=[
+            "fatal: unable to access 'https://github.com/acme/x.git/': Could "
+            "not resolve host: github.com"
+        ],
     ),
     rule(
         "network.connection",
@@ -63,9 +75,18 @@ RULES: tuple[Rule, ...] = (
         r"TLS handshake timeout|i/o timeout|Network is unreachable|"
         r"NewConnectionError|ConnectTimeoutError|ReadTimeoutError|"
         r"HTTPSConnectionPool\(host='(?P<host2>[^'\n]{1,200})'",
-        keywords=["econn", "etimedout", "esockettimedout", "ehostunreach", "connection",
-                  "failed to connect", "timed out", "tls handshake", "i/o timeout",
-                  "network is unreachable"],
+        keywords=[
+            "econn",
+            "etimedout",
+            "esockettimedout",
+            "ehostunreach",
+            "connection",
+            "failed to connect",
+            "timed out",
+            "tls handshake",
+            "i/o timeout",
+            "network is unreachable",
+        ],
         cause="A network connection[ to {host}] failed during the job "
         "(refused, reset or timed out).",
         fix="Retry the job; if it keeps failing, check that the service is up "
@@ -78,7 +99,8 @@ RULES: tuple[Rule, ...] = (
         F.NETWORK_ERROR,
         Tier.CAUSE,
         r"CERTIFICATE_VERIFY_FAILED|SSL certificate problem: (?P<reason>[^\n]{1,120})|"
-        r"x509: certificate (?P<reason2>[^\n]{1,120})|UNABLE_TO_GET_ISSUER_CERT_LOCALLY|"
+        r"x509: certificate (?P<reason2>[^\n]{1,120})|"
+        r"UNABLE_TO_GET_ISSUER_CERT_LOCALLY|"
         r"SELF_SIGNED_CERT_IN_CHAIN",
         keywords=["certificate", "unable_to_get_issuer", "self_signed_cert"],
         cause="A TLS connection failed certificate verification[: {reason}].",
@@ -107,8 +129,7 @@ RULES: tuple[Rule, ...] = (
         Tier.CAUSE,
         r"has exceeded the maximum execution time of (?P<minutes>\d{1,5}) minutes",
         keywords=["maximum execution time"],
-        cause="The job ran past its time limit of {minutes} minutes and was "
-        "cancelled.",
+        cause="The job ran past its time limit of {minutes} minutes and was cancelled.",
         fix="Find the step that hangs or slowed down (compare step durations "
         "with a passing run); raise timeout-minutes only for real slow work.",
         weight=1,
@@ -124,8 +145,7 @@ RULES: tuple[Rule, ...] = (
         r"ERROR: Job failed: execution took longer than (?P<limit>[^\n]{1,40}?) "
         r"seconds",
         keywords=["execution took longer than"],
-        cause="The job ran longer than its timeout ({limit}) and GitLab "
-        "stopped it.",
+        cause="The job ran longer than its timeout ({limit}) and GitLab stopped it.",
         fix="Find the step that hangs or slowed down; raise the job's "
         "`timeout:` only for real slow work.",
         weight=1,
@@ -165,8 +185,12 @@ RULES: tuple[Rule, ...] = (
         r"The runner has received a shutdown signal|lost communication with the "
         r"server|The hosted runner encountered an error|No runner matching the "
         r"specified labels|The operation was canceled\.\n[^\n]{0,100}runner",
-        keywords=["shutdown signal", "lost communication", "hosted runner encountered",
-                  "no runner matching"],
+        keywords=[
+            "shutdown signal",
+            "lost communication",
+            "hosted runner encountered",
+            "no runner matching",
+        ],
         cause="The CI runner failed during the job (it shut down or lost its "
         "connection), not the code.",
         fix="Re-run the job; if it recurs, check the self-hosted runner's "
@@ -197,12 +221,18 @@ RULES: tuple[Rule, ...] = (
         r"Backing channel '(?P<agent>[^'\n]{1,120})' is disconnected|"
         r"Agent (?P<agent2>\S{1,120}) (?:went offline|was disconnected) during the "
         r"build|ChannelClosedException|Issue with creating launcher for agent",
-        keywords=["backing channel", "during the build", "channelclosedexception",
-                  "creating launcher"],
+        keywords=[
+            "backing channel",
+            "during the build",
+            "channelclosedexception",
+            "creating launcher",
+        ],
         cause="The Jenkins agent[ {agent}] disconnected during the build.",
         fix="Re-run the build; check the agent's health (memory, disk, "
         "network) and its connection to the controller.",
         weight=1,
-        examples=["java.io.IOException: Backing channel 'linux-agent-3' is disconnected."],
+        examples=[
+            "java.io.IOException: Backing channel 'linux-agent-3' is disconnected."
+        ],
     ),
 )

@@ -112,7 +112,8 @@ RULES: tuple[Rule, ...] = (
         "python.pytest_failed",
         F.TEST_FAILURE,
         Tier.TOOL,
-        r"^FAILED (?P<test>[\w/.\-]{1,200}::[^\s]{1,200})(?: - (?P<reason>[^\n]{1,200}))?",
+        r"^FAILED (?P<test>[\w/.\-]{1,200}::[^\s]{1,200})"
+        r"(?: - (?P<reason>[^\n]{1,200}))?",
         keywords=["failed "],
         cause="pytest test {test} failed: {reason}.",
         fix="Run `pytest {test}` locally, read the assertion above, and fix the "
@@ -141,8 +142,7 @@ RULES: tuple[Rule, ...] = (
         r"^(?:FAIL|ERROR): (?P<test>\w{1,120}) \((?P<case>[\w.]{1,200})\)",
         keywords=["fail:", "error:"],
         cause="unittest test {test} ({case}) failed.",
-        fix="Run `python -m unittest {case}` locally and fix the failing "
-        "assertion.",
+        fix="Run `python -m unittest {case}` locally and fix the failing assertion.",
         examples=["FAIL: test_parse_date (tests.test_utils.DateTests)"],
         collect="test",
     ),
@@ -153,12 +153,11 @@ RULES: tuple[Rule, ...] = (
         r"^(?P<file>[\w/.\-]{1,200}\.pyi?):(?P<line>\d{1,7}): error: "
         r"(?P<message>[^\n]{1,200}?)  \[(?P<code>[\w-]{1,40})\]",
         keywords=[": error:"],
-        cause="mypy reports a type error in {file} at line {line}: {message} "
-        "({code}).",
+        cause="mypy reports a type error in {file} at line {line}: {message} ({code}).",
         fix="Fix the type error at {file}:{line} (or annotate the value); run "
         "`mypy` locally with the project's configuration.",
         examples=[
-            'src/app/models.py:31: error: Incompatible return value type (got '
+            "src/app/models.py:31: error: Incompatible return value type (got "
             '"str | None", expected "str")  [return-value]'
         ],
     ),
@@ -178,11 +177,11 @@ RULES: tuple[Rule, ...] = (
         "python.formatter",
         F.LINT_ERROR,
         Tier.TOOL,
-        r"^would reformat (?P<file>[^\n]{1,200})$|^Would reformat: (?P<file2>[^\n]{1,200})$",
+        r"^would reformat (?P<file>[^\n]{1,200})$"
+        r"|^Would reformat: (?P<file2>[^\n]{1,200})$",
         keywords=["would reformat"],
         cause="The formatter check failed: {file} is not formatted.",
-        fix="Run the formatter (`black .` or `ruff format`) and commit the "
-        "result.",
+        fix="Run the formatter (`black .` or `ruff format`) and commit the result.",
         examples=["would reformat src/app/main.py"],
     ),
     rule(

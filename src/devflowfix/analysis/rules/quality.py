@@ -11,7 +11,8 @@ RULES: tuple[Rule, ...] = (
         F.SECURITY_SCAN,
         Tier.CAUSE,
         r"^Total: (?P<total>[1-9]\d{0,5}) \((?:UNKNOWN: \d{1,5}, )?(?:LOW: \d{1,5}, )?"
-        r"(?:MEDIUM: \d{1,5}, )?HIGH: (?P<high>\d{1,5}), CRITICAL: (?P<critical>\d{1,5})\)",
+        r"(?:MEDIUM: \d{1,5}, )?HIGH: (?P<high>\d{1,5}), "
+        r"CRITICAL: (?P<critical>\d{1,5})\)",
         keywords=["total:"],
         cause="The container scan found {total} vulnerabilities ({critical} "
         "critical, {high} high) at or above the failing severity.",
@@ -27,8 +28,7 @@ RULES: tuple[Rule, ...] = (
         r"^(?P<count>\d{1,5}) (?P<level>low|moderate|high|critical) severity "
         r"vulnerabilit(?:y|ies)$",
         keywords=["severity vulnerabilit"],
-        cause="The dependency audit found {count} {level} severity "
-        "vulnerabilities.",
+        cause="The dependency audit found {count} {level} severity vulnerabilities.",
         fix="Run `npm audit fix` (or upgrade the packages it names) and "
         "commit the lock file; review breaking upgrades.",
         examples=["3 high severity vulnerabilities"],
@@ -52,8 +52,7 @@ RULES: tuple[Rule, ...] = (
         r"Found (?P<count>\d{1,5}) known vulnerabilit(?:y|ies) in (?P<packages>"
         r"\d{1,5}) packages?",
         keywords=["known vulnerabilit"],
-        cause="pip-audit found {count} known vulnerabilities in {packages} "
-        "packages.",
+        cause="pip-audit found {count} known vulnerabilities in {packages} packages.",
         fix="Upgrade the packages listed to the fixed versions and refresh "
         "the lock file.",
         examples=["Found 2 known vulnerabilities in 1 package"],
@@ -108,8 +107,12 @@ RULES: tuple[Rule, ...] = (
         r"Unrecognized named-value: '(?P<name>\w{1,60})'|Input required and not "
         r"supplied: (?P<input>[\w-]{1,80})|Unable to resolve action `(?P<action>"
         r"[^`\n]{1,120})`",
-        keywords=["invalid workflow file", "unrecognized named-value",
-                  "input required and not supplied", "unable to resolve action"],
+        keywords=[
+            "invalid workflow file",
+            "unrecognized named-value",
+            "input required and not supplied",
+            "unable to resolve action",
+        ],
         cause="The workflow configuration is invalid[: {file}][ line {line}]"
         "[ (input {input} is not supplied)][ (action {action} does not "
         "resolve)].",
@@ -122,12 +125,15 @@ RULES: tuple[Rule, ...] = (
         F.CONFIGURATION_ERROR,
         Tier.CAUSE,
         r"This GitLab CI configuration is invalid: (?P<reason>[^\n]{1,200})|"
-        r"jobs:(?P<job>[\w-]{1,80}) config contains unknown keys?: (?P<keys>[^\n]{1,80})",
+        r"jobs:(?P<job>[\w-]{1,80}) config contains unknown keys?: "
+        r"(?P<keys>[^\n]{1,80})",
         keywords=["gitlab ci configuration is invalid", "config contains unknown key"],
         cause="The GitLab CI configuration is invalid[: {reason}][ (job {job}: "
         "unknown keys {keys})].",
         fix="Fix .gitlab-ci.yml; the pipeline editor's lint tab validates it.",
-        examples=["This GitLab CI configuration is invalid: jobs:test script can't be blank"],
+        examples=[
+            "This GitLab CI configuration is invalid: jobs:test script can't be blank"
+        ],
     ),
     rule(
         "config.missing_variable",
@@ -152,7 +158,10 @@ RULES: tuple[Rule, ...] = (
         cause="A YAML file does not parse[: {reason}].",
         fix="Fix the YAML indentation or quoting at the reported line; a YAML "
         "linter catches these before CI.",
-        examples=["error converting YAML to JSON: yaml: line 12: mapping values are not allowed in this context"],
+        examples=[
+            "error converting YAML to JSON: yaml: line 12: mapping values are "
+            "not allowed in this context"
+        ],
     ),
     rule(
         "lint.pre_commit",
@@ -161,8 +170,7 @@ RULES: tuple[Rule, ...] = (
         r"^(?P<hook>[\w .\-]{1,80}?)\.{3,}\s{0,4}Failed$",
         keywords=["failed"],
         cause="The pre-commit hook '{hook}' failed.",
-        fix="Run `pre-commit run --all-files` locally and commit what it "
-        "fixes.",
+        fix="Run `pre-commit run --all-files` locally and commit what it fixes.",
         examples=["flake8...................................................Failed"],
     ),
     rule(
@@ -187,7 +195,9 @@ RULES: tuple[Rule, ...] = (
         keywords=["error"],
         cause="yamllint reports {rule} at line {line}: {message}.",
         fix="Fix the line or adjust .yamllint if the rule does not fit.",
-        examples=["  12:81     error    line too long (97 > 80 characters)  (line-length)"],
+        examples=[
+            "  12:81     error    line too long (97 > 80 characters)  (line-length)"
+        ],
     ),
     rule(
         "build.failed",
@@ -196,7 +206,12 @@ RULES: tuple[Rule, ...] = (
         r"^\[ERROR\] BUILD FAILURE$|^FAILURE: Build failed with an exception\.$|"
         r"^Failed to compile\.$|^Build failed\b|^error: could not compile "
         r"`(?P<crate>[\w-]{1,80})`|^BUILD FAILED",
-        keywords=["build failure", "build failed", "failed to compile", "could not compile"],
+        keywords=[
+            "build failure",
+            "build failed",
+            "failed to compile",
+            "could not compile",
+        ],
         cause="The build failed[ (crate {crate})]; the lines above the summary "
         "show the first error.",
         fix="Run the build locally with the same command and fix the first "

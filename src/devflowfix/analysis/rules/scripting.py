@@ -13,14 +13,16 @@ RULES: tuple[Rule, ...] = (
         r"Could not find gem '(?P<gem>[^'\n]{1,120})' in|Bundler could not find "
         r"compatible versions for gem \"(?P<gem2>[^\"\n]{1,120})\"|Could not find "
         r"(?P<gem3>[\w.\-]{1,120}) in locally installed gems",
-        keywords=["could not find gem", "compatible versions for gem", "installed gems"],
+        keywords=[
+            "could not find gem",
+            "compatible versions for gem",
+            "installed gems",
+        ],
         cause="Bundler cannot install the gem {gem} at a version that fits the "
         "Gemfile.",
         fix="Run `bundle install` (or `bundle update {gem}`) locally and "
         "commit Gemfile.lock.",
-        examples=[
-            "Bundler could not find compatible versions for gem \"rack\":"
-        ],
+        examples=['Bundler could not find compatible versions for gem "rack":'],
     ),
     rule(
         "ruby.load_error",
@@ -71,7 +73,9 @@ RULES: tuple[Rule, ...] = (
         keywords=["inspected"],
         cause="RuboCop found {offenses} offenses in {files} files.",
         fix="Run `bundle exec rubocop -a` locally and commit the fixes.",
-        examples=["87 files inspected, 3 offenses detected, 2 offenses autocorrectable"],
+        examples=[
+            "87 files inspected, 3 offenses detected, 2 offenses autocorrectable"
+        ],
     ),
     rule(
         "composer.unresolvable",
@@ -140,7 +144,7 @@ RULES: tuple[Rule, ...] = (
         cause="PHP cannot parse {file} at line {line}: {message}.",
         fix="Fix the syntax at {file}:{line}; `php -l {file}` checks it.",
         examples=[
-            "PHP Parse error:  syntax error, unexpected token \"}\" in "
+            'PHP Parse error:  syntax error, unexpected token "}" in '
             "src/Invoice.php on line 58"
         ],
     ),
@@ -151,8 +155,7 @@ RULES: tuple[Rule, ...] = (
         r"\[ERROR\] Found (?P<errors>\d{1,6}) errors?$",
         keywords=["[error] found"],
         cause="PHPStan found {errors} errors.",
-        fix="Run `vendor/bin/phpstan analyse` locally and fix the reported "
-        "lines.",
+        fix="Run `vendor/bin/phpstan analyse` locally and fix the reported lines.",
         examples=[" [ERROR] Found 3 errors"],
     ),
     rule(
@@ -175,8 +178,7 @@ RULES: tuple[Rule, ...] = (
         r"^rake aborted!\n(?P<reason>[^\n]{1,200})",
         keywords=["rake aborted"],
         cause="A rake task aborted: {reason}.",
-        fix="Run the same rake task locally with `--trace` to see where it "
-        "fails.",
+        fix="Run the same rake task locally with `--trace` to see where it fails.",
         examples=["rake aborted!\nSassC::SyntaxError: Error: Undefined variable"],
     ),
     rule(
@@ -197,8 +199,7 @@ RULES: tuple[Rule, ...] = (
         Tier.CAUSE,
         r": (?P<variable>[A-Za-z_]\w{0,80}): unbound variable$",
         keywords=["unbound variable"],
-        cause="The script uses the variable {variable}, which is not set "
-        "(set -u).",
+        cause="The script uses the variable {variable}, which is not set (set -u).",
         fix="Define {variable} for the job (env, a secret or a CI variable) or "
         "give it a default with ${{{variable}:-}}.",
         examples=["deploy.sh: line 7: DEPLOY_ENV: unbound variable"],
