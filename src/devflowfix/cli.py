@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from devflowfix.analysis.cli import analysis_app
 from devflowfix.auth import service as auth_service
 from devflowfix.auth.tokens import issue_token
 from devflowfix.config import ConfigurationError, Settings, load_settings
@@ -23,6 +24,7 @@ app = typer.Typer(
 )
 users_app = typer.Typer(help="Manage users and their teams.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
+app.add_typer(analysis_app, name="analysis")
 
 console = Console(stderr=True)
 

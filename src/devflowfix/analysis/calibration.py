@@ -28,6 +28,9 @@ PSEUDO_COUNT = 3.0
 CEILING = 0.97
 UNKNOWN_CONFIDENCE = 0.1
 CONTESTED_FLOOR = 0.3
+# Until contested verdicts are measured, assume they are right 3 times in 4.
+CONTESTED_PRIOR = 0.75
+CONTESTED_PSEUDO_COUNT = 2.0
 
 
 @dataclass(frozen=True)
@@ -61,9 +64,10 @@ class Calibration:
         prior = (tier_tally.hits + 1) / (tier_tally.total + 2)
         tally = self.rules.get(rule_id, Tally())
         value = (tally.hits + PSEUDO_COUNT * prior) / (tally.total + PSEUDO_COUNT)
+        value = min(value, CEILING)
         if contested:
             value *= self.contested_factor
-        return round(min(value, CEILING), 2)
+        return round(value, 2)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -106,7 +110,9 @@ def measure(outcomes: Iterable[Outcome]) -> Calibration:
         base.confidence(item.rule_id, item.tier, contested=False) for item in contested
     )
     hits = sum(item.correct for item in contested)
-    factor = min(1.0, max(CONTESTED_FLOOR, (hits + 1) / (expected + 1)))
+    prior = CONTESTED_PSEUDO_COUNT * CONTESTED_PRIOR
+    factor = (hits + prior) / (expected + CONTESTED_PSEUDO_COUNT)
+    factor = min(1.0, max(CONTESTED_FLOOR, factor))
     return Calibration(rules=rules, tiers=tiers, contested_factor=round(factor, 3))
 
 

@@ -1,8 +1,8 @@
 """`analyse_log`: from a CI log to a failure type, root cause, fix and confidence.
 
-Pure and offline: no database, no network. The tail of the log is read first,
-because CI logs say why they failed at the end; the whole log is read only when
-the tail holds no tool-level finding.
+Pure and offline: no database, no network. The last 8 KB of the log are read
+first, because CI logs say why they failed at the end; a longer tail is read
+only when that holds no tool-level finding.
 """
 
 from __future__ import annotations
@@ -26,7 +26,10 @@ from devflowfix.analysis.matching import Evidence, Finding, Ranking, find_all, r
 from devflowfix.analysis.rules import RULES, Tier
 from devflowfix.vocabulary import FailureType
 
-TAIL_CHARS = 24_000
+# The first pass reads this much of the end; when it holds no tool-level
+# finding, the second pass reads up to `SECOND_PASS_CHARS` of the end.
+TAIL_CHARS = 8_000
+SECOND_PASS_CHARS = 256_000
 UNKNOWN_CAUSE = "The log does not show a recognisable cause of the failure."
 UNKNOWN_FIX = (
     "Read the output of the last command before the failure; run the job with "
@@ -104,7 +107,8 @@ def _read_and_match(text: str) -> tuple[LogView, list[Finding]]:
     view = read_log(tail, first_line_number=text.count("\n", 0, start) + 1)
     findings = find_all(view, RULES)
     if start > 0 and not any(item.tier >= Tier.TOOL for item in findings):
-        view = read_log(text)
+        tail, start = tail_of(text, SECOND_PASS_CHARS)
+        view = read_log(tail, first_line_number=text.count("\n", 0, start) + 1)
         findings = find_all(view, RULES)
     return view, findings
 

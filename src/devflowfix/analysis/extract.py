@@ -5,10 +5,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from devflowfix.analysis.logtext import RUNNER_SECTIONS, LogView, StepKind
+from devflowfix.analysis.logtext import (
+    RUNNER_SECTIONS,
+    WARNING_LINE,
+    LogView,
+    StepKind,
+)
+from devflowfix.analysis.paths import workspace_relative
 
 MAX_REFERENCES = 10
-REFERENCE_RADIUS_LINES = 40
+REFERENCE_RADIUS_LINES = 15
 MAX_MESSAGE_CHARS = 500
 MAX_SIGNATURE_CHARS = 255
 
@@ -27,13 +33,6 @@ REFERENCE = re.compile(
     r"| on line (?P<php_line>\d{1,7})| line (?P<word_line>\d{1,7}))?"
     r"(?![\w/])"
 )
-# Where each CI checks a repository out; references are shown relative to it.
-WORKSPACE = re.compile(
-    r"^(?:/home/runner/work/[^/]{1,200}/[^/]{1,200}/|/builds/(?:[^/]{1,200}/){1,6}?"
-    r"(?=[^/]{1,200}\.|src/|lib/|app/|tests?/|spec/|pkg/|cmd/|internal/)"
-    r"|/(?:var/lib/jenkins|home/jenkins(?:/agent)?)/workspace/[^/]{1,200}/"
-    r"|[A-Za-z]:\\a\\[^\\]{1,200}\\[^\\]{1,200}\\|/github/workspace/)"
-)
 LIBRARY_PATHS = (
     "site-packages/",
     "dist-packages/",
@@ -47,6 +46,8 @@ LIBRARY_PATHS = (
     "<frozen ",
     "internal/modules/",
 )
+# Names that look like files but are products ("Node.js v22.11.0").
+PRODUCT_NAMES = frozenset({"Node.js", "Next.js", "Nuxt.js", "Vue.js", "Express.js"})
 VOLATILE = re.compile(
     r"\b[0-9a-f]{7,64}\b|\b\d{4}-\d\d-\d\d[T ][\d:.]{5,15}Z?\b|\b0x[0-9a-f]{1,16}\b"
     r"|\b\d+(?:\.\d+)?(?:ms|s|m|h|kb|mb|gb|%)?\b|/tmp/[\w./\-]{1,200}",
@@ -67,11 +68,6 @@ class FileReference:
         return f"{self.path}:{self.line}{suffix}"
 
 
-def workspace_relative(path: str) -> str:
-    """`path` without the CI's checkout directory in front of it."""
-    return WORKSPACE.sub("", path, count=1)
-
-
 def find_references(view: LogView, around: int | None) -> tuple[FileReference, ...]:
     """File and line references near line `around` (the whole view if None),
     the project's own files before library frames."""
@@ -82,9 +78,12 @@ def find_references(view: LogView, around: int | None) -> tuple[FileReference, .
         lines = view.lines[start : around + REFERENCE_RADIUS_LINES]
     found: dict[str, FileReference] = {}
     for line in lines:
+        if WARNING_LINE.match(line):
+            continue
         for match in REFERENCE.finditer(line):
             reference = _reference(match)
-            found.setdefault(str(reference), reference)
+            if reference.path not in PRODUCT_NAMES:
+                found.setdefault(str(reference), reference)
     own = [ref for ref in found.values() if not _is_library(ref.path)]
     libraries = [ref for ref in found.values() if _is_library(ref.path)]
     with_lines = [ref for ref in own if ref.line is not None]

@@ -20,18 +20,28 @@ ANSI = re.compile(
 # GitHub and GitLab put an ISO timestamp first (GitLab adds a stream tag such
 # as `00O+`); Jenkins' Timestamper plugin writes `[iso]` or `HH:MM:SS`; Docker
 # BuildKit prefixes a step's output with `#<step> <seconds>`.
-TIMESTAMP = re.compile(
-    r"^(?:\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z(?: \d\d[OE]\+?)? ?"
+PREFIX = re.compile(
+    r"^(?:(?:\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z(?: \d\d[OE]\+?)? ?"
     r"|\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z?\] ?"
-    r"|\d\d:\d\d:\d\d(?:\.\d{1,6})?  ?"
-    r"|#\d{1,4} \d{1,5}\.\d{1,4} )"
+    r"|\d\d:\d\d:\d\d(?:\.\d{1,6})?  ?)(?:#\d{1,4} \d{1,5}\.\d{1,4} )?"
+    r"|#\d{1,4} \d{1,5}\.\d{1,4} )",
+    re.MULTILINE,
+)
+# The start of every line the provider's decoration means something on.
+MARKER = re.compile(
+    r"^(?:##\[|section_(?:start|end):|\[Pipeline\]|[$+] |ERROR: Job failed"
+    r"|Finished: (?:FAILURE|UNSTABLE)|ERROR: script returned exit code)",
+    re.MULTILINE,
 )
 GITLAB_SECTION = re.compile(
     r"^section_(start|end):\d{1,20}:([\w.-]{1,100})(?:\[[^\]]{0,100}\])?"
 )
 JENKINS_STAGE = re.compile(r"^\[Pipeline\] \{ \((.{1,200})\)$")
+# A warning did not fail the build. Kubernetes event tables start a line with
+# the event type `Warning` followed by a reason column: those lines count.
 WARNING_LINE = re.compile(
-    r"^\s{0,8}(?:\[?warn(?:ing)?\b|npm warn\b|yarn warn|warn |W: |.{0,40}\bDEPRECAT)",
+    r"^\s{0,8}(?:\[?warn(?:ing)?\b(?!\s{2,}[A-Z])|npm warn\b|yarn warn|warn |W: "
+    r"|.{0,40}\bDEPRECAT)",
     re.IGNORECASE,
 )
 # Sections and stages that run after the failing one; the failure is not there.
@@ -48,12 +58,6 @@ TRAILING_STEPS = frozenset(
 # GitLab's own section names say less than the command that ran in them.
 RUNNER_SECTIONS = frozenset(
     {"step_script", "build_script", "script", "after_script", "prepare_script"}
-)
-CI_FAILURE_LINES = (
-    "ERROR: Job failed",
-    "Finished: FAILURE",
-    "Finished: UNSTABLE",
-    "ERROR: script returned exit code",
 )
 
 
@@ -145,15 +149,27 @@ def tail_of(text: str, max_chars: int) -> tuple[str, int]:
 
 
 def read_log(text: str, *, first_line_number: int = 1) -> LogView:
-    """Normalise `text` line by line into a `LogView`."""
+    """Normalise `text` into a `LogView`, one view line per log line.
+
+    The work happens in whole-text regex passes; only the lines that carry a
+    marker are looked at one by one. Marker-only lines become empty rather
+    than disappear, so view lines keep the log's line numbers.
+    """
     if "\x1b" in text:
         text = ANSI.sub("", text)
-    marks = _Marks()
-    lines: list[str] = []
-    for raw in text.splitlines():
-        kept = marks.read(_without_timestamp(raw), len(lines))
-        if kept is not None:
-            lines.append(kept)
+    if "\r" in text:
+        # GitLab redraws progress with a bare carriage return.
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = PREFIX.sub("", text)
+    lines = text.split("\n")
+    if lines and not lines[-1]:
+        lines.pop()
+    marks = _Marks(lines)
+    index, position = 0, 0
+    for match in MARKER.finditer(text):
+        index += text.count("\n", position, match.start())
+        position = match.start()
+        marks.read(index)
     return LogView(
         lines,
         first_line_number=first_line_number,
@@ -162,59 +178,49 @@ def read_log(text: str, *, first_line_number: int = 1) -> LogView:
     )
 
 
-def _without_timestamp(line: str) -> str:
-    first = line[:1]
-    if first.isdigit() or first == "[" or (first == "#" and line[1:2].isdigit()):
-        match = TIMESTAMP.match(line)
-        if match:
-            return line[match.end() :]
-    return line
-
-
 class _Marks:
-    """What the markers of one log said, collected while its lines are read."""
+    """What the markers of one log said; rewrites the marker lines in place."""
 
-    def __init__(self) -> None:
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = lines
         self.steps: list[Step] = []
         self.error_lines: list[int] = []
 
-    def read(self, line: str, index: int) -> str | None:
-        """The line as it should read, or None to drop it."""
+    def read(self, index: int) -> None:
+        line = self.lines[index]
         first = line[:1]
-        if first == "#" and line.startswith("##["):
-            return self._github(line, index)
-        if first == "s" and line.startswith("section_"):
-            return self._gitlab(line, index)
-        if first == "[" and line.startswith("[Pipeline]"):
+        if first == "#":
+            self.lines[index] = self._github(line, index)
+        elif first == "s":
+            self.lines[index] = self._gitlab(line, index)
+        elif first == "[":
             stage = JENKINS_STAGE.match(line)
-            if stage is None:
-                return None
-            self.steps.append(Step(StepKind.STEP, stage.group(1), index))
-            return stage.group(1)
-        if first in "$+" and line[1:2] == " " and len(line) > 2:
+            if stage is not None:
+                self.steps.append(Step(StepKind.STEP, stage.group(1), index))
+            self.lines[index] = stage.group(1) if stage is not None else ""
+        elif first in "$+":
             self.steps.append(Step(StepKind.COMMAND, line[2:].strip()[:200], index))
-        elif first in "EF" and line.startswith(CI_FAILURE_LINES):
+        else:
             self.error_lines.append(index)
-        return line
 
-    def _github(self, line: str, index: int) -> str | None:
+    def _github(self, line: str, index: int) -> str:
         end = line.find("]")
         marker, rest = line[3:end], line[end + 1 :]
         if marker == "group":
             name = rest[4:] if rest.startswith("Run ") else rest
             self.steps.append(Step(StepKind.STEP, name.strip()[:200], index))
         elif marker == "endgroup":
-            return None
+            return ""
         elif marker == "error":
             self.error_lines.append(index)
         elif marker == "warning":
             return "WARNING: " + rest
         return rest
 
-    def _gitlab(self, line: str, index: int) -> str | None:
+    def _gitlab(self, line: str, index: int) -> str:
         match = GITLAB_SECTION.match(line)
         if match is None:
             return line
         if match.group(1) == "start":
             self.steps.append(Step(StepKind.STEP, match.group(2), index))
-        return line[match.end() :].strip() or None
+        return line[match.end() :].strip()

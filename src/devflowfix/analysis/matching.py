@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from devflowfix.analysis.logtext import LogView
-from devflowfix.analysis.rules import Rule, Tier
+from devflowfix.analysis.rules import LITERALS, Rule, Tier, literals_in
 from devflowfix.vocabulary import FailureType
 
 MAX_MATCHES = 20
@@ -65,9 +65,10 @@ class Ranking:
 def find_all(view: LogView, rules: Sequence[Rule]) -> list[Finding]:
     """Every rule's finding in `view`, in rule order."""
     region = _failure_region(view)
+    present = literals_in(view.lowered, LITERALS)
     findings = []
     for rule in rules:
-        if not any(keyword in view.lowered for keyword in rule.keywords):
+        if not rule.applies_given(present):
             continue
         matches = _matches(view, rule)
         if matches:
@@ -93,7 +94,7 @@ def rank(findings: Sequence[Finding]) -> Ranking:
 def _matches(view: LogView, rule: Rule) -> list[re.Match[str]]:
     kept = []
     for match in rule.pattern.finditer(view.text):
-        if view.is_warning(view.line_at(match.start())):
+        if not rule.on_warnings and view.is_warning(view.line_at(match.start())):
             continue
         kept.append(match)
         if len(kept) >= MAX_MATCHES:

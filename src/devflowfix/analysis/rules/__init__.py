@@ -13,7 +13,7 @@ from devflowfix.analysis.rules import (
     quality,
     scripting,
 )
-from devflowfix.analysis.rules.base import Rule, Tier, rule
+from devflowfix.analysis.rules.base import Rule, Tier, literals_in, rule
 
 RULES: tuple[Rule, ...] = (
     *python.RULES,
@@ -27,5 +27,6 @@ RULES: tuple[Rule, ...] = (
     *quality.RULES,
 )
 RULES_BY_ID: dict[str, Rule] = {item.rule_id: item for item in RULES}
+LITERALS: frozenset[str] = frozenset().union(*(item.literals for item in RULES))
 
-__all__ = ["RULES", "RULES_BY_ID", "Rule", "Tier", "rule"]
+__all__ = ["LITERALS", "RULES", "RULES_BY_ID", "Rule", "Tier", "literals_in", "rule"]

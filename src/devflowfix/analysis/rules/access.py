@@ -125,7 +125,7 @@ RULES: tuple[Rule, ...] = (
         Tier.CAUSE,
         r"is not authorized to perform: (?P<action>[\w:*\-]{1,120})|"
         r"\bAccessDenied(?:Exception)?\b|AuthorizationFailed|does not have "
-        r"(?:permission|storage\.\w+\.\w+ access)|PERMISSION_DENIED: "
+        r"(?:permission|storage\.\w{1,40}\.\w{1,40} access)|PERMISSION_DENIED: "
         r"(?P<message>[^\n]{1,160})|UnauthorizedOperation",
         keywords=[
             "is not authorized to perform",
@@ -152,7 +152,9 @@ RULES: tuple[Rule, ...] = (
         r"EACCES: permission denied, (?P<operation>\w{1,20}) '(?P<path>[^'\n]{1,200})'|"
         r"(?P<path2>(?:\.{0,2}/)[\w/.\-]{1,200}): Permission denied$|"
         r"PermissionError: \[Errno 13\] Permission denied: '(?P<path3>[^'\n]{1,200})'|"
-        r"open (?P<path4>/[\w/.\-]{1,200}): permission denied",
+        r"open (?P<path4>/[\w/.\-]{1,200}): permission denied|"
+        r": cannot (?:create|open|remove|access|touch) [\w ]{0,30}'(?P<path5>[^'\n]"
+        r"{1,200})': Permission denied",
         keywords=["permission denied"],
         ignore_case=True,
         cause="The job may not access {path} (permission denied).",

@@ -1,8 +1,9 @@
 """What a rule is: a pattern that names a failure type and explains it.
 
 A rule's pattern finds the evidence; its keywords are lower-case literals of
-which at least one appears in any text the pattern matches, so the matcher can
-skip a rule with a substring test before running its regex. Its `root_cause`
+which at least one appears in any text the pattern matches (and `requires`
+literals all of which do), so the matcher can skip a rule with substring tests
+before running its regex. Its `root_cause`
 and `suggested_fix` are templates filled from the pattern's named groups.
 """
 
@@ -14,10 +15,12 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
+from devflowfix.analysis.paths import workspace_relative
 from devflowfix.vocabulary import FailureType
 
 MAX_VALUE_CHARS = 160
 NOT_SHOWN = "(not shown in the log)"
+PATH_GROUPS = frozenset({"file", "path", "directory", "location"})
 OPTIONAL_PART = re.compile(r"\[([^\[\]]*)\]")
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
@@ -26,7 +29,10 @@ class Tier(IntEnum):
     """How much a match says: a cause outranks a tool's verdict, which outranks
     a generic failure line. Within a tier, a rule's `weight` (0-2) breaks ties:
     the runner's limits (network, disk, memory, credentials) explain the
-    ecosystem errors they cause, so their rules weigh more."""
+    ecosystem errors they cause, so their rules weigh more.
+
+    A rule sees warning lines only when `on_warnings` is set: some tools print
+    their failing verdict as a warning (Prettier, the Go race detector)."""
 
     GENERIC = 1
     TOOL = 2
@@ -45,10 +51,31 @@ class Rule:
     examples: tuple[str, ...]
     collect: str | None = None
     weight: int = 0
+    on_warnings: bool = False
+    requires: tuple[str, ...] = ()
+
+    def applies_to(self, lowered: str) -> bool:
+        """Whether the rule's literals are in `lowered`, so its regex may match."""
+        return self.applies_given(literals_in(lowered, self.literals))
+
+    def applies_given(self, present: frozenset[str]) -> bool:
+        """Whether the rule may match a text that contains exactly `present`
+        of the library's literals."""
+        return not present.isdisjoint(self.keywords) and present.issuperset(
+            self.requires
+        )
+
+    @property
+    def literals(self) -> frozenset[str]:
+        return frozenset(self.keywords) | frozenset(self.requires)
 
     def describe(self, matches: Sequence[re.Match[str]]) -> tuple[str, str]:
-        """The root cause sentence and the fix, filled from the matches."""
-        values: dict[str, Any] = _clean(matches[0].groupdict())
+        """The root cause sentence and the fix, filled from the matches (the
+        first match that has a value gives it)."""
+        values: dict[str, Any] = {}
+        for match in matches:
+            for name, value in _clean(match.groupdict()).items():
+                values.setdefault(name, value)
         if self.collect:
             values[f"{self.collect}_list"] = _listing(
                 [match.group(self.collect) for match in matches]
@@ -61,6 +88,11 @@ class _Values(dict[str, Any]):
 
     def __missing__(self, key: str) -> str:
         return NOT_SHOWN
+
+
+def literals_in(lowered: str, literals: frozenset[str]) -> frozenset[str]:
+    """Those of `literals` that occur in `lowered`."""
+    return frozenset(literal for literal in literals if literal in lowered)
 
 
 def fill(template: str, values: dict[str, Any]) -> str:
@@ -81,9 +113,12 @@ def _clean(groups: Mapping[str, str | None]) -> dict[str, str]:
         if value is None:
             continue
         text = " ".join(value.split())
+        name = name.rstrip("0123456789")
+        if name in PATH_GROUPS:
+            text = workspace_relative(text)
         if len(text) > MAX_VALUE_CHARS:
             text = text[: MAX_VALUE_CHARS - 3] + "..."
-        cleaned.setdefault(name.rstrip("0123456789"), text.rstrip("."))
+        cleaned.setdefault(name, text.rstrip("."))
     return cleaned
 
 
@@ -109,6 +144,8 @@ def rule(
     collect: str | None = None,
     ignore_case: bool = False,
     weight: int = 0,
+    on_warnings: bool = False,
+    requires: Sequence[str] = (),
 ) -> Rule:
     """A rule with its pattern compiled for multi-line text."""
     flags = re.MULTILINE | (re.IGNORECASE if ignore_case else 0)
@@ -123,4 +160,6 @@ def rule(
         examples=tuple(examples),
         collect=collect,
         weight=weight,
+        on_warnings=on_warnings,
+        requires=tuple(literal.lower() for literal in requires),
     )

@@ -81,6 +81,41 @@ RULES: tuple[Rule, ...] = (
         ],
     ),
     rule(
+        "docker.port_allocated",
+        F.DOCKER_ERROR,
+        Tier.CAUSE,
+        r"Bind for (?P<address>[\d.:\[\]]{1,60}) failed: port is already allocated",
+        keywords=["port is already allocated"],
+        cause="Docker cannot start the container: {address} is already taken "
+        "by another container or process on the runner.",
+        fix="Stop the container that holds the port (a leftover from an "
+        "earlier run), or publish the service on another port.",
+        examples=["Bind for 0.0.0.0:5432 failed: port is already allocated."],
+    ),
+    rule(
+        "docker.exec_format",
+        F.DOCKER_ERROR,
+        Tier.CAUSE,
+        r"exec (?P<binary>\S{1,200}): exec format error",
+        keywords=["exec format error"],
+        cause="The image's binary {binary} is built for another CPU "
+        "architecture than the runner's (exec format error).",
+        fix="Pull or build the image for the runner's platform (--platform "
+        "linux/amd64), or publish a multi-architecture image.",
+        examples=["exec /usr/local/bin/edge-agent: exec format error"],
+    ),
+    rule(
+        "docker.dockerfile_parse",
+        F.DOCKER_ERROR,
+        Tier.CAUSE,
+        r"dockerfile parse error on line (?P<line>\d{1,6}): (?P<reason>[^\n]{1,160})",
+        keywords=["dockerfile parse error"],
+        cause="The Dockerfile does not parse: line {line}: {reason}.",
+        fix="Fix line {line} of the Dockerfile (a misspelt instruction or a "
+        "broken line continuation).",
+        examples=["dockerfile parse error on line 12: unknown instruction: RUNN"],
+    ),
+    rule(
         "docker.daemon",
         F.INFRASTRUCTURE_ERROR,
         Tier.CAUSE,
@@ -101,7 +136,7 @@ RULES: tuple[Rule, ...] = (
         r"(?:Failed to pull image \"(?P<image>[^\"\n]{1,200})\"|\b(?:ErrImagePull|"
         r"ImagePullBackOff)\b)",
         keywords=["failed to pull image", "errimagepull", "imagepullbackoff"],
-        cause="The deployment failed: Kubernetes cannot pull the image {image} "
+        cause="The deployment failed: Kubernetes cannot pull the image[ {image}] "
         "(ErrImagePull/ImagePullBackOff).",
         fix="Check that the image tag was pushed, and that the cluster has the "
         "imagePullSecret for its registry.",
@@ -149,10 +184,9 @@ RULES: tuple[Rule, ...] = (
         "k8s.forbidden",
         F.PERMISSION_DENIED,
         Tier.CAUSE,
-        r"Error from server \(Forbidden\): [^\n]{0,200}?User \"(?P<user>[^\"\n]"
-        r"{1,120})\" cannot (?P<verb>\w{1,20}) resource \"(?P<resource>[^\"\n]"
-        r"{1,80})\"",
-        keywords=["(forbidden)"],
+        r"is forbidden: User \"(?P<user>[^\"\n]{1,120})\" cannot (?P<verb>\w{1,20}) "
+        r"resource \"(?P<resource>[^\"\n]{1,80})\"",
+        keywords=["is forbidden: user"],
         cause="Kubernetes RBAC forbids {user} to {verb} {resource}.",
         fix="Grant the deploy identity a Role/ClusterRole that allows {verb} "
         "on {resource} in that namespace.",
@@ -212,6 +246,7 @@ RULES: tuple[Rule, ...] = (
         cause="Helm {operation} failed: {reason}.",
         fix="Run `helm status` and `kubectl describe` on the release's pods; "
         "roll back with `helm rollback` if production is affected.",
+        weight=1,
         examples=["Error: UPGRADE FAILED: context deadline exceeded"],
     ),
     rule(
@@ -305,7 +340,8 @@ RULES: tuple[Rule, ...] = (
         "terraform.fmt",
         F.LINT_ERROR,
         Tier.TOOL,
-        r"terraform fmt -check[^\n]{0,80}\n(?P<file>[\w/.\-]{1,200}\.tf)$",
+        r"terraform fmt -check[^\n]{0,80}(?:\n[^\n]{0,200}){0,3}?\n"
+        r"(?P<file>[\w/.\-]{1,200}\.tf)$",
         keywords=["fmt -check"],
         cause="`terraform fmt -check` failed: {file} is not formatted.",
         fix="Run `terraform fmt -recursive` and commit the result.",
@@ -318,13 +354,14 @@ RULES: tuple[Rule, ...] = (
         r"\b(?:UPDATE_ROLLBACK_COMPLETE|UPDATE_ROLLBACK_IN_PROGRESS|"
         r"ROLLBACK_COMPLETE|ROLLBACK_IN_PROGRESS)\b|Deployment (?:failed|was "
         r"rolled back)|failed to (?:stabilize|reach a steady state)|Health check "
-        r"(?:failed|did not pass)",
+        r"(?:failed|did not pass)|Waiter Services?Stable failed",
         keywords=[
             "rollback",
             "deployment failed",
             "rolled back",
             "stabilize",
             "steady state",
+            "stable failed",
             "health check",
         ],
         ignore_case=True,

@@ -202,6 +202,18 @@ RULES: tuple[Rule, ...] = (
         ],
     ),
     rule(
+        "next.type_error",
+        F.COMPILATION_ERROR,
+        Tier.TOOL,
+        r"^(?P<file>\./[\w/.@\[\]\-]{1,200}\.tsx?):(?P<line>\d{1,7}):\d{1,5}\n"
+        r"Type error: (?P<message>[^\n]{1,200})",
+        keywords=["type error:"],
+        cause="TypeScript does not compile in {file} at line {line}: {message}.",
+        fix="Fix the type error at {file}:{line}; `npx tsc --noEmit` shows "
+        "every error at once.",
+        examples=["./src/app/page.tsx:14:22\nType error: Property 'x' does not exist"],
+    ),
+    rule(
         "eslint.errors",
         F.LINT_ERROR,
         Tier.TOOL,
@@ -219,6 +231,7 @@ RULES: tuple[Rule, ...] = (
         r"\[warn\] Code style issues found in (?P<scope>the above file|\d{1,6} "
         r"files)\. (?:Run|Forgot to run) Prettier",
         keywords=["code style issues"],
+        on_warnings=True,
         cause="Prettier's check failed: code style issues in {scope}.",
         fix="Run `npx prettier --write .` and commit the result.",
         examples=[
@@ -253,12 +266,15 @@ RULES: tuple[Rule, ...] = (
         "vitest.failed",
         F.TEST_FAILURE,
         Tier.TOOL,
-        r"^\s{0,2}(?:FAIL|\u00d7)\s{1,3}(?P<test>[\w/.\-]{1,200}\.(?:test|spec)\."
-        r"[cm]?[jt]sx?(?: > [^\n]{1,200})?)",
-        keywords=["fail", "\u00d7"],
+        r"^\s{0,4}(?:FAIL\s{1,3}(?P<test>[\w/.\-]{1,200}\.(?:test|spec)\.[cm]?[jt]sx? "
+        r"> [^\n]{1,200})|\u00d7\s{1,3}(?P<test2>[^\n]{1,200}?) \d{1,6}ms$)",
+        keywords=[" > ", "\u00d7"],
         cause="Test failed: {test_list}.",
         fix="Run the failing test file locally and fix the code or the expectation.",
-        examples=[" FAIL  src/utils/date.test.ts > formatDate > pads the month"],
+        examples=[
+            " FAIL  src/utils/date.test.ts > formatDate > pads the month",
+            "   \u00d7 formatDate > pads the month 6ms",
+        ],
         collect="test",
     ),
     rule(
@@ -279,6 +295,7 @@ RULES: tuple[Rule, ...] = (
         r"^\s{2,6}\d{1,5} failed\n\s{4,8}\[(?P<project>[\w -]{1,40})\] \u203a "
         r"(?P<test>[^\n]{1,200})",
         keywords=["failed"],
+        requires=["\u203a"],
         cause="Playwright test failed in {project}: {test}.",
         fix="Open the Playwright report or trace for {test} and fix the page "
         "or the test.",

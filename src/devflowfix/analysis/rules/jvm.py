@@ -43,8 +43,9 @@ RULES: tuple[Rule, ...] = (
         "maven.surefire",
         F.TEST_FAILURE,
         Tier.TOOL,
-        r"^\[ERROR\]\s{1,4}(?P<test>[A-Za-z][\w$.]{0,200}\.\w{1,120}:\d{1,6})"
-        r"(?: (?P<reason>[^\n]{1,200}))?$|^\[ERROR\] There are test failures\.",
+        r"^\[ERROR\]\s{1,4}(?P<test>[A-Za-z][\w$.]{0,200}\.\w{1,120}(?::\d{1,6})?)"
+        r"(?: (?P<reason>(?:\u00bb |expected|[A-Z])[^\n]{0,200}))?$"
+        r"|^\[ERROR\] There are test failures\.",
         keywords=["[error]"],
         cause="Maven tests failed: {test_list}.",
         fix="Run `mvn test -Dtest=` with the failing class locally and fix the "
@@ -76,7 +77,7 @@ RULES: tuple[Rule, ...] = (
         r"^(?P<file>/?[\w/.\-]{1,300}\.java):(?P<line>\d{1,7}): error: "
         r"(?P<message>[^\n]{1,200})|^e: (?:file://)?(?P<file2>/?[\w/.\-]{1,300}"
         r"\.kts?):(?P<line2>\d{1,7}):\d{1,5}:? (?P<message2>[^\n]{1,200})",
-        keywords=[": error:", "e: "],
+        keywords=[".java:", ".kt:", ".kts:"],
         cause="The compiler rejects {file} at line {line}: {message}.",
         fix="Fix the error at {file}:{line}; `./gradlew compileJava` (or "
         "compileKotlin) reproduces it.",
@@ -92,7 +93,8 @@ RULES: tuple[Rule, ...] = (
         F.TEST_FAILURE,
         Tier.TOOL,
         r"^(?P<test>[\w.$]{1,200} > [^\n]{1,200}) FAILED$",
-        keywords=["failed"],
+        keywords=[" failed"],
+        requires=[" > "],
         cause="Gradle tests failed: {test_list}.",
         fix="Run `./gradlew test --tests` with the failing class locally; the "
         "HTML report under build/reports/tests shows the assertion.",
@@ -158,6 +160,7 @@ RULES: tuple[Rule, ...] = (
         cause="Maven failed at {goal} on project {project}.",
         fix="Read the first [ERROR] above the summary; run the same goal "
         "locally with `-e` for the full stack trace.",
+        weight=1,
         examples=[
             "[ERROR] Failed to execute goal org.apache.maven.plugins:"
             "maven-assembly-plugin:3.6.0:single (make) on project api: Failed"
@@ -172,6 +175,7 @@ RULES: tuple[Rule, ...] = (
         cause="Gradle task {task} failed.",
         fix="Run `./gradlew {task} --stacktrace` locally and fix the first "
         "error it shows.",
+        weight=1,
         examples=["Execution failed for task ':app:mergeReleaseResources'."],
     ),
 )

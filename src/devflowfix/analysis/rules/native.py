@@ -38,6 +38,7 @@ RULES: tuple[Rule, ...] = (
         r"^WARNING: DATA RACE$(?:\n[^\n]{0,300}){0,30}?\n\s{0,8}(?P<file>[\w/.\-]"
         r"{1,200}\.go):(?P<line>\d{1,7})",
         keywords=["data race"],
+        on_warnings=True,
         cause="The race detector found a data race at {file}:{line}.",
         fix="Guard the shared state at {file}:{line} with a mutex or channel, "
         "or stop sharing it between goroutines.",
@@ -52,11 +53,12 @@ RULES: tuple[Rule, ...] = (
         F.DEPENDENCY_ERROR,
         Tier.CAUSE,
         r"missing go\.sum entry for module providing package (?P<module>\S{1,200})"
+        r"|go: updates to go\.mod needed"
         r"|go: (?P<module2>[\w./\-]{1,200})@[\w.\-+]{1,80}: "
         r"(?:reading|verifying|invalid version|unknown revision)[^\n]{0,200}",
         keywords=["go.sum", "go: "],
-        cause="Go cannot get the module {module}: go.mod and go.sum do not "
-        "match a version it can download.",
+        cause="Go's module files are out of step with the code[: the module "
+        "{module} cannot be found at a usable version].",
         fix="Run `go mod tidy` locally, check the module path and version, and "
         "commit go.mod and go.sum.",
         examples=[
@@ -82,10 +84,10 @@ RULES: tuple[Rule, ...] = (
         "go.compile",
         F.COMPILATION_ERROR,
         Tier.TOOL,
-        r"^(?P<file>\.{0,2}/?[\w/.\-]{1,200}\.go):(?P<line>\d{1,7}):\d{1,5}: "
-        r"(?P<message>(?:undefined|cannot use|syntax error|declared and not used|"
-        r"imported and not used|too many|not enough|missing return|invalid "
-        r"operation|expected)[^\n]{0,200})",
+        r"^(?:vet: )?(?P<file>\.{0,2}/?[\w/.\-]{1,200}\.go):(?P<line>\d{1,7}):\d{1,5}: "
+        r"(?P<message>(?:\"[^\"\n]{1,200}\" )?(?:undefined|cannot use|syntax error|"
+        r"declared and not used|imported and not used|too many|not enough|missing "
+        r"return|invalid operation|expected)[^\n]{0,200})",
         keywords=[".go:"],
         cause="Go does not compile: {file}:{line}: {message}.",
         fix="Fix the error at {file}:{line}; `go build ./...` reproduces it.",
@@ -97,7 +99,7 @@ RULES: tuple[Rule, ...] = (
         Tier.TOOL,
         r"^error(?:\[(?P<code>E\d{4})\])?: (?P<message>[^\n]{1,200})\n\s{0,8}--> "
         r"(?P<file>[\w/.\-]{1,200}\.rs):(?P<line>\d{1,7})",
-        keywords=["error", "-->"],
+        keywords=["-->"],
         cause="Rust does not compile: {message} in {file} at line {line} ({code}).",
         fix="Fix the error at {file}:{line}; `cargo check` shows it with the "
         "compiler's suggestion.",
@@ -177,7 +179,7 @@ RULES: tuple[Rule, ...] = (
         Tier.TOOL,
         r"^(?P<file>[\w/.\-]{1,200}\." + C_SOURCE + r"):(?P<line>\d{1,7}):\d{1,5}: "
         r"(?:fatal )?error: (?P<message>[^\n]{1,200})",
-        keywords=["error:"],
+        keywords=[": error:", "fatal error:"],
         cause="The C/C++ compiler rejects {file} at line {line}: {message}.",
         fix="Fix the error at {file}:{line}; the same compiler flags locally "
         "reproduce it.",
@@ -242,6 +244,7 @@ RULES: tuple[Rule, ...] = (
         cause="make failed building {target} (exit status {status}).",
         fix="Scroll to the first error above the make line and fix that; "
         "make reports only the target that failed.",
+        weight=1,
         examples=[
             "make[2]: *** [src/CMakeFiles/app.dir/build.make:76: src/app.o] Error 1"
         ],
@@ -313,10 +316,14 @@ RULES: tuple[Rule, ...] = (
         r"^\s{0,4}Failed (?P<test>[\w.]{1,200}(?:\([^)\n]{0,100}\))?) "
         r"\[[^\]\n]{1,20}\]$",
         keywords=["failed "],
+        requires=["failed!"],
         cause=".NET test failed: {test_list}.",
         fix="Run `dotnet test --filter` with the test name locally and fix the "
         "assertion.",
-        examples=["  Failed Shop.Tests.CartTests.AppliesDiscount [12 ms]"],
+        examples=[
+            "  Failed Shop.Tests.CartTests.AppliesDiscount [12 ms]\n"
+            "Failed!  - Failed:     1, Passed:    41"
+        ],
         collect="test",
     ),
 )

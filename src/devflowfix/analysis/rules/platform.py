@@ -5,6 +5,11 @@ from __future__ import annotations
 from devflowfix.analysis.rules.base import Rule, Tier, rule
 from devflowfix.vocabulary import FailureType as F
 
+RETRY_NETWORK = (
+    "Retry the job; if it keeps failing, check that the service is up and "
+    "reachable from the runner, and add retries with backoff to the step."
+)
+
 RULES: tuple[Rule, ...] = (
     rule(
         "disk.no_space",
@@ -32,7 +37,7 @@ RULES: tuple[Rule, ...] = (
         r"Out of memory: Killed process \d{1,9} \((?P<process>[^)\n]{1,80})\)|"
         r"Cannot allocate memory|exit code 137\b|signal: killed$|"
         r"returned a non-zero code: 137\b|^Killed$|Killed signal terminated program "
-        r"(?P<process2>[\w+\-]{1,40})",
+        r"(?P<process2>[\w+\-]{1,40})|terminated by another process: signal=SIGKILL",
         keywords=["out of memory", "cannot allocate memory", "137", "killed"],
         cause="The process[ {process}] was killed for running out of memory "
         "(exit code 137, the kernel's OOM killer).",
@@ -69,30 +74,78 @@ RULES: tuple[Rule, ...] = (
         "network.connection",
         F.NETWORK_ERROR,
         Tier.CAUSE,
-        r"\b(?:ECONNRESET|ECONNREFUSED|ETIMEDOUT|ESOCKETTIMEDOUT|EHOSTUNREACH)\b|"
-        r"[Cc]onnection (?:reset by peer|refused|timed out)|Failed to connect to "
-        r"(?P<host>[\w.\-]{1,200}) port \d{1,5}|(?:Read|Connect) timed out|"
-        r"TLS handshake timeout|i/o timeout|Network is unreachable|"
-        r"NewConnectionError|ConnectTimeoutError|ReadTimeoutError|"
-        r"HTTPSConnectionPool\(host='(?P<host2>[^'\n]{1,200})'",
-        keywords=[
-            "econn",
-            "etimedout",
-            "esockettimedout",
-            "ehostunreach",
-            "connection",
-            "failed to connect",
-            "timed out",
-            "tls handshake",
-            "i/o timeout",
-            "network is unreachable",
-        ],
-        cause="A network connection[ to {host}] failed during the job "
-        "(refused, reset or timed out).",
-        fix="Retry the job; if it keeps failing, check that the service is up "
-        "and reachable from the runner, and add retries to the step.",
+        r"E(?:CONNRESET|CONNREFUSED|TIMEDOUT|SOCKETTIMEDOUT|HOSTUNREACH)\b",
+        keywords=["econn", "etimedout", "esockettimedout", "ehostunreach"],
+        cause="A network connection failed during the job (refused, reset or "
+        "timed out).",
+        fix=RETRY_NETWORK,
         weight=1,
         examples=["npm ERR! code ECONNRESET"],
+    ),
+    rule(
+        "network.refused",
+        F.NETWORK_ERROR,
+        Tier.CAUSE,
+        r"onnection (?:reset by peer|refused|timed out|to (?P<host>[\w.\-]{1,200}):"
+        r"\d{1,5} refused)",
+        keywords=[
+            "connection reset",
+            "connection refused",
+            "connection timed out",
+            "connection to ",
+        ],
+        cause="A network connection[ to {host}] was refused, reset or timed out "
+        "during the job.",
+        fix=RETRY_NETWORK,
+        weight=1,
+        examples=[
+            'connection to server at "127.0.0.1", port 5432 failed: Connection refused'
+        ],
+    ),
+    rule(
+        "network.connect_failed",
+        F.NETWORK_ERROR,
+        Tier.CAUSE,
+        r"Failed to connect to (?P<host>[\w.\-]{1,200}) port \d{1,5}",
+        keywords=["failed to connect to"],
+        cause="The job could not connect to {host}.",
+        fix=RETRY_NETWORK,
+        weight=1,
+        examples=["curl: (7) Failed to connect to localhost port 8080 after 0 ms"],
+    ),
+    rule(
+        "network.timed_out",
+        F.NETWORK_ERROR,
+        Tier.CAUSE,
+        r"(?:Read|Connect) timed out|TLS handshake timeout|Network is unreachable|"
+        r"NewConnectionError|ConnectTimeoutError|ReadTimeoutError|"
+        r"HTTPSConnectionPool\(host='(?P<host>[^'\n]{1,200})'",
+        keywords=[
+            "read timed out",
+            "connect timed out",
+            "tls handshake timeout",
+            "network is unreachable",
+            "newconnectionerror",
+            "connecttimeouterror",
+            "readtimeouterror",
+            "httpsconnectionpool",
+        ],
+        cause="A network request[ to {host}] timed out or could not connect "
+        "during the job.",
+        fix=RETRY_NETWORK,
+        weight=1,
+        examples=["TimeoutError: The read operation timed out; Read timed out."],
+    ),
+    rule(
+        "network.io_timeout",
+        F.NETWORK_ERROR,
+        Tier.CAUSE,
+        r"i/o timeout",
+        keywords=["i/o timeout"],
+        cause="A network connection timed out during the job (i/o timeout).",
+        fix=RETRY_NETWORK,
+        weight=1,
+        examples=["dial tcp 10.0.0.12:443: i/o timeout"],
     ),
     rule(
         "network.tls",
@@ -114,10 +167,17 @@ RULES: tuple[Rule, ...] = (
         F.NETWORK_ERROR,
         Tier.TOOL,
         r"\b(?P<status>502 Bad Gateway|503 Service Unavailable|504 Gateway "
-        r"Time-?out)\b",
-        keywords=["bad gateway", "service unavailable", "gateway time"],
+        r"Time-?out)\b|HTTP (?P<status2>50[234]) curl \d{1,3}|returned error: "
+        r"(?P<status3>50[234])\b",
+        keywords=[
+            "bad gateway",
+            "service unavailable",
+            "gateway time",
+            "http 50",
+            "returned error: 50",
+        ],
         ignore_case=True,
-        cause="A remote service answered {status} during the job.",
+        cause="A remote service answered HTTP {status} during the job.",
         fix="Retry the job; the service was down or overloaded. Add retries "
         "with backoff to steps that call it.",
         weight=1,
@@ -175,7 +235,6 @@ RULES: tuple[Rule, ...] = (
         cause="An operation in the job timed out[ after {duration}].",
         fix="Check what the operation waited for; retry if the service was "
         "slow, and give it a realistic timeout.",
-        weight=1,
         examples=["Error: context deadline exceeded"],
     ),
     rule(

@@ -64,6 +64,26 @@ RULES: tuple[Rule, ...] = (
         ],
     ),
     rule(
+        "python.wheel_build",
+        F.DEPENDENCY_ERROR,
+        Tier.CAUSE,
+        r"Failed building wheel for (?P<package>[\w.\-]{1,120})|Could not build wheels "
+        r"for (?P<package2>[\w.\-]{1,120})|error: metadata-generation-failed|"
+        r"(?P<tool>pg_config|mysql_config|pkg-config) executable not found",
+        keywords=[
+            "building wheel",
+            "build wheels",
+            "metadata-generation-failed",
+            "executable not found",
+        ],
+        cause="pip could not build[ {package}] from source[: {tool} is missing "
+        "on the runner].",
+        fix="Install the system library and headers the package needs (for "
+        "example libpq-dev for pg_config), or use a release with a binary "
+        "wheel for this Python.",
+        examples=["Error: pg_config executable not found."],
+    ),
+    rule(
         "python.poetry_lock",
         F.DEPENDENCY_ERROR,
         Tier.CAUSE,
@@ -115,6 +135,7 @@ RULES: tuple[Rule, ...] = (
         r"^FAILED (?P<test>[\w/.\-]{1,200}::[^\s]{1,200})"
         r"(?: - (?P<reason>[^\n]{1,200}))?",
         keywords=["failed "],
+        requires=["::"],
         cause="pytest test {test} failed: {reason}.",
         fix="Run `pytest {test}` locally, read the assertion above, and fix the "
         "code or the test's expectation.",
@@ -130,6 +151,7 @@ RULES: tuple[Rule, ...] = (
         Tier.TOOL,
         r"^ERROR (?P<path>[\w/.\-]{1,200}\.py)(?: - (?P<reason>[^\n]{1,200}))?$",
         keywords=["error "],
+        requires=[".py"],
         cause="pytest could not collect {path}: {reason}.",
         fix="Import {path} locally (`python -c 'import ...'`) to see the error "
         "and fix it; collection errors stop the whole run.",
@@ -139,8 +161,8 @@ RULES: tuple[Rule, ...] = (
         "python.unittest_failed",
         F.TEST_FAILURE,
         Tier.TOOL,
-        r"^(?:FAIL|ERROR): (?P<test>\w{1,120}) \((?P<case>[\w.]{1,200})\)",
-        keywords=["fail:", "error:"],
+        r"^(?:FAIL|ERROR): (?P<test>test\w{0,120}) \((?P<case>[\w.]{1,200})\)",
+        keywords=["fail: test", "error: test"],
         cause="unittest test {test} ({case}) failed.",
         fix="Run `python -m unittest {case}` locally and fix the failing assertion.",
         examples=["FAIL: test_parse_date (tests.test_utils.DateTests)"],

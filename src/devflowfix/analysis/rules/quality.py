@@ -58,12 +58,29 @@ RULES: tuple[Rule, ...] = (
         examples=["Found 2 known vulnerabilities in 1 package"],
     ),
     rule(
+        "security.iac_scan",
+        F.SECURITY_SCAN,
+        Tier.CAUSE,
+        r"Passed checks: \d{1,6}, Failed checks: (?P<count>[1-9]\d{0,5})",
+        keywords=["failed checks:"],
+        cause="The infrastructure security scan failed {count} checks.",
+        fix="Fix the resources the failed checks name (or suppress a check "
+        "with a justification next to the resource) and scan again.",
+        examples=["Passed checks: 41, Failed checks: 2, Skipped checks: 0"],
+    ),
+    rule(
         "security.secrets",
         F.SECURITY_SCAN,
         Tier.CAUSE,
         r"leaks found: (?P<count>[1-9]\d{0,5})|(?P<count2>[1-9]\d{0,5}) secrets? "
         r"(?:detected|found)|Secret detected in",
-        keywords=["leaks found", "secret"],
+        keywords=[
+            "leaks found",
+            "secret detected",
+            "secrets detected",
+            "secret found",
+            "secrets found",
+        ],
         cause="The secret scanner found {count} committed secrets.",
         fix="Revoke and rotate the exposed credentials first, then remove "
         "them from the code (and history) and load them from the CI's "
@@ -91,8 +108,19 @@ RULES: tuple[Rule, ...] = (
         Tier.CAUSE,
         r"(?P<test>[\w/.\-]{1,200}::[^\s]{1,200}) RERUN|\b(?P<reruns>\d{1,4}) "
         r"rerun\b|^\s{0,8}(?P<flakes>\d{1,4}) flaky$|Flakes: (?P<flakes2>[1-9]\d{0,4})"
-        r"|\(Attempt \d of \d\)|passed on retry|\bFLAKY\b",
-        keywords=["rerun", "flaky", "flakes:", "(attempt", "passed on retry"],
+        r"|\(Attempt \d of \d\)|passed (?:on|after) retry|\bFLAKY\b"
+        r"|RSpec::Retry: \d(?:st|nd|rd|th) try"
+        r"|There (?:is|are) \d{1,4} flakes? and failOnFlakeCount",
+        keywords=[
+            "rerun",
+            "flaky",
+            "flake",
+            "(attempt",
+            "passed on retry",
+            "passed after retry",
+            "rspec::retry",
+        ],
+        on_warnings=True,
         cause="A flaky test: [{test} ]failed, then passed when run again, so "
         "the failure depends on timing or order rather than the change.",
         fix="Quarantine the test and fix its nondeterminism (shared state, "
@@ -139,10 +167,10 @@ RULES: tuple[Rule, ...] = (
         "config.missing_variable",
         F.CONFIGURATION_ERROR,
         Tier.CAUSE,
-        r"(?:environment variable|env var|setting) (?P<variable>[A-Z][A-Z0-9_]{2,80}) "
+        r"(?:environment variable|env var) (?P<variable>[A-Z][A-Z0-9_]{2,80}) "
         r"(?:is )?(?:not set|missing|required|is empty)|KeyError: '(?P<variable2>"
         r"[A-Z][A-Z0-9_]{2,80})'",
-        keywords=["not set", "missing", "required", "is empty", "keyerror"],
+        keywords=["environment variable", "env var", "keyerror: '"],
         cause="The required setting {variable} is not set for the job.",
         fix="Define {variable} in the job's environment (a CI variable or "
         "secret); secrets are not passed to workflows from forks.",
@@ -167,8 +195,8 @@ RULES: tuple[Rule, ...] = (
         "lint.pre_commit",
         F.LINT_ERROR,
         Tier.TOOL,
-        r"^(?P<hook>[\w .\-]{1,80}?)\.{3,}\s{0,4}Failed$",
-        keywords=["failed"],
+        r"^(?P<hook>[\w .\-]{1,80}?)\.{3,100}Failed$",
+        keywords=["...failed"],
         cause="The pre-commit hook '{hook}' failed.",
         fix="Run `pre-commit run --all-files` locally and commit what it fixes.",
         examples=["flake8...................................................Failed"],
@@ -190,14 +218,38 @@ RULES: tuple[Rule, ...] = (
         "lint.yaml_markdown",
         F.LINT_ERROR,
         Tier.TOOL,
-        r"^\s{2}(?P<line>\d{1,7}):\d{1,5}\s{1,8}error\s{1,8}(?P<message>[^\n]{1,160})"
+        r"^  (?P<line>\d{1,7}):\d{1,5} {1,8}error {1,8}(?P<message>[^\n]{1,160})"
         r"\((?P<rule>[\w-]{1,60})\)$",
-        keywords=["error"],
+        keywords=[" error "],
         cause="yamllint reports {rule} at line {line}: {message}.",
         fix="Fix the line or adjust .yamllint if the rule does not fit.",
         examples=[
             "  12:81     error    line too long (97 > 80 characters)  (line-length)"
         ],
+    ),
+    rule(
+        "lint.markdown",
+        F.LINT_ERROR,
+        Tier.TOOL,
+        r"^(?P<file>[\w/.\-]{1,200}\.md):(?P<line>\d{1,7})(?::\d{1,5})? "
+        r"(?P<code>MD\d{3})/[\w-]{1,60} ",
+        keywords=[".md:"],
+        cause="markdownlint reports {code} in {file} at line {line}.",
+        fix="Fix the Markdown at {file}:{line}, or adjust the rule in the "
+        "markdownlint configuration.",
+        examples=["docs/setup.md:14 MD012/no-multiple-blanks Multiple blank lines"],
+    ),
+    rule(
+        "docs.warnings_as_errors",
+        F.BUILD_FAILURE,
+        Tier.TOOL,
+        r"^Warning, treated as error:\n(?P<message>[^\n]{1,200})",
+        keywords=["warning, treated as error"],
+        on_warnings=True,
+        cause="The documentation build treats warnings as errors: {message}.",
+        fix="Fix the reference or markup the warning names; build the docs "
+        "locally with the same -W flag.",
+        examples=["Warning, treated as error:\ndocs/api.rst:88:undefined label"],
     ),
     rule(
         "build.failed",

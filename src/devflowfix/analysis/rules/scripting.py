@@ -99,9 +99,12 @@ RULES: tuple[Rule, ...] = (
         "composer.lock_outdated",
         F.DEPENDENCY_ERROR,
         Tier.CAUSE,
-        r"The lock file is not up to date with the latest changes in composer\.json",
-        keywords=["lock file is not up to date"],
-        cause="composer.lock is out of date with composer.json.",
+        r"The lock file is not up to date with the latest changes in composer\.json|"
+        r"Required package \"(?P<package>[^\"\n]{1,120})\" is not present in the "
+        r"lock file",
+        keywords=["lock file is not up to date", "not present in the lock file"],
+        cause="composer.lock is out of date with composer.json[: {package} is "
+        "missing from it].",
         fix="Run `composer update --lock` locally and commit composer.lock.",
         examples=[
             "Warning: The lock file is not up to date with the latest changes "
@@ -179,6 +182,7 @@ RULES: tuple[Rule, ...] = (
         keywords=["rake aborted"],
         cause="A rake task aborted: {reason}.",
         fix="Run the same rake task locally with `--trace` to see where it fails.",
+        weight=1,
         examples=["rake aborted!\nSassC::SyntaxError: Error: Undefined variable"],
     ),
     rule(
@@ -208,8 +212,8 @@ RULES: tuple[Rule, ...] = (
         "shell.exit_code",
         F.UNKNOWN,
         Tier.GENERIC,
-        r"^(?:Process completed with exit code|ERROR: Job failed: exit code|ERROR: "
-        r"script returned exit code) (?P<code>[1-9]\d{0,2})",
+        r"(?:Process completed with|ERROR: Job failed:|ERROR: script returned) "
+        r"exit code (?P<code>[1-9]\d{0,2})",
         keywords=["exit code"],
         cause="A command exited with status {code}; the log does not say why.",
         fix="Run the failing command locally with the same inputs, or add "
