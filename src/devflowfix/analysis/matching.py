@@ -64,7 +64,7 @@ class Ranking:
 
 def find_all(view: LogView, rules: Sequence[Rule]) -> list[Finding]:
     """Every rule's finding in `view`, in rule order."""
-    region = _failure_region(view)
+    region = failure_region(view)
     present = literals_in(view.lowered, LITERALS)
     findings = []
     for rule in rules:
@@ -72,7 +72,7 @@ def find_all(view: LogView, rules: Sequence[Rule]) -> list[Finding]:
             continue
         matches = _matches(view, rule)
         if matches:
-            findings.append(_finding(view, rule, matches, region))
+            findings.append(make_finding(view, rule, matches, region))
     return findings
 
 
@@ -102,7 +102,7 @@ def _matches(view: LogView, rule: Rule) -> list[re.Match[str]]:
     return kept
 
 
-def _failure_region(view: LogView) -> range | None:
+def failure_region(view: LogView) -> range | None:
     if not view.error_lines:
         return None
     step = view.failing_step()
@@ -110,7 +110,7 @@ def _failure_region(view: LogView) -> range | None:
     return range(start, view.error_lines[0] + REGION_GRACE_LINES)
 
 
-def _finding(
+def make_finding(
     view: LogView, rule: Rule, matches: list[re.Match[str]], region: range | None
 ) -> Finding:
     lines = [view.line_at(match.start()) for match in matches]
