@@ -15,6 +15,7 @@ from devflowfix.db import Database
 from devflowfix.errors import install_error_handlers
 from devflowfix.health.endpoints import router as health_router
 from devflowfix.incidents.endpoints import router as incidents_router
+from devflowfix.integrations.endpoints import router as integrations_router
 from devflowfix.logging import configure_logging
 from devflowfix.middleware import HTTPMetrics, RequestContextMiddleware
 from devflowfix.ratelimit import RateLimiter, RateLimitMiddleware
@@ -71,4 +72,5 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     # Fixed paths under /api/v1/incidents (search, export) go before
     # /api/v1/incidents/{incident_id}, or that route would take them.
     app.include_router(incidents_router)
+    app.include_router(integrations_router)
     return app

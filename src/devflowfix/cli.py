@@ -15,6 +15,7 @@ from devflowfix.config import ConfigurationError, Settings, load_settings
 from devflowfix.db import Database
 from devflowfix.db.migrate import upgrade_to_head
 from devflowfix.errors import AppError
+from devflowfix.integrations.cli import teams_app
 from devflowfix.vocabulary import Role
 
 app = typer.Typer(
@@ -25,6 +26,7 @@ app = typer.Typer(
 users_app = typer.Typer(help="Manage users and their teams.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 app.add_typer(analysis_app, name="analysis")
+app.add_typer(teams_app, name="teams")
 
 console = Console(stderr=True)
 

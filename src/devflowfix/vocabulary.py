@@ -87,3 +87,22 @@ class Role(StrEnum):
 
 
 ROLE_ORDER: tuple[Role, ...] = (Role.VIEWER, Role.MEMBER, Role.ADMIN)
+
+
+class Provider(StrEnum):
+    """CI providers that send webhooks and serve job logs."""
+
+    GITHUB = "github"
+    GITLAB = "gitlab"
+    JENKINS = "jenkins"
+
+    @property
+    def source(self) -> Source:
+        return PROVIDER_SOURCES[self]
+
+
+PROVIDER_SOURCES: dict[Provider, Source] = {
+    Provider.GITHUB: Source.GITHUB_ACTIONS,
+    Provider.GITLAB: Source.GITLAB_CI,
+    Provider.JENKINS: Source.JENKINS,
+}

@@ -1,0 +1,137 @@
+"""Rules for team integrations: who sets them, how secrets are kept."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from sqlalchemy.orm import Session
+
+from devflowfix.errors import NotFound, ValidationFailed
+from devflowfix.integrations import repository
+from devflowfix.integrations.crypto import SecretBox
+from devflowfix.integrations.schemas import IntegrationUpdate
+from devflowfix.models import TeamIntegration
+from devflowfix.models.base import utcnow
+from devflowfix.vocabulary import Provider
+
+log = structlog.get_logger(__name__)
+
+DEFAULT_BASE_URLS: dict[Provider, str | None] = {
+    Provider.GITHUB: "https://api.github.com",
+    Provider.GITLAB: "https://gitlab.com",
+    Provider.JENKINS: None,
+}
+
+
+@dataclass(frozen=True)
+class IntegrationState:
+    """A provider's settings for a team, configured or not."""
+
+    provider: Provider
+    integration: TeamIntegration | None
+
+    @property
+    def base_url(self) -> str | None:
+        return self.integration.base_url if self.integration else None
+
+    @property
+    def effective_base_url(self) -> str | None:
+        return self.base_url or DEFAULT_BASE_URLS[self.provider]
+
+
+def provider_named(name: str) -> Provider:
+    """The provider called `name`, else `NotFound`."""
+    try:
+        return Provider(name)
+    except ValueError as exc:
+        known = ", ".join(provider.value for provider in Provider)
+        raise NotFound(f"No provider {name!r}; use one of {known}.") from exc
+
+
+def set_integration(
+    session: Session,
+    team_id: int,
+    provider: Provider,
+    data: IntegrationUpdate,
+    box: SecretBox,
+) -> IntegrationState:
+    """Change the given settings of the team's integration with `provider`."""
+    changes = {name: getattr(data, name) for name in data.model_fields_set}
+    _check_token(provider, changes.get("token"))
+    integration = repository.find_integration(session, team_id, provider.value)
+    if integration is None:
+        integration = TeamIntegration(team_id=team_id, provider=provider.value)
+        repository.add_integration(session, integration)
+    _apply(integration, changes, box)
+    integration.updated_at = utcnow()
+    session.flush()
+    log.info(
+        "integration.updated",
+        team_id=team_id,
+        provider=provider.value,
+        fields=sorted(changes),
+    )
+    return IntegrationState(provider, integration)
+
+
+def _check_token(provider: Provider, token: str | None) -> None:
+    if provider is Provider.JENKINS and token is not None and ":" not in token:
+        raise ValidationFailed.for_field(
+            "token", "A Jenkins token is `user:api-token`, with the colon."
+        )
+
+
+def _apply(
+    integration: TeamIntegration, changes: dict[str, Any], box: SecretBox
+) -> None:
+    if "webhook_secret" in changes:
+        secret = changes["webhook_secret"]
+        integration.webhook_secret_encrypted = box.encrypt(secret) if secret else None
+    if "token" in changes:
+        token = changes["token"]
+        integration.token_encrypted = box.encrypt(token) if token else None
+    if "base_url" in changes:
+        integration.base_url = changes["base_url"]
+
+
+def read_integration(
+    session: Session, team_id: int, provider: Provider
+) -> IntegrationState:
+    """The team's settings for `provider`."""
+    integration = repository.find_integration(session, team_id, provider.value)
+    return IntegrationState(provider, integration)
+
+
+def list_integrations(session: Session, team_id: int) -> list[IntegrationState]:
+    """The team's settings for every provider, configured or not."""
+    rows = {
+        row.provider: row for row in repository.find_team_integrations(session, team_id)
+    }
+    return [
+        IntegrationState(provider, rows.get(provider.value)) for provider in Provider
+    ]
+
+
+def webhook_secret(
+    session: Session, team_id: int, provider: Provider, box: SecretBox
+) -> str | None:
+    """The team's decrypted webhook secret for `provider`, if it set one."""
+    integration = repository.find_integration(session, team_id, provider.value)
+    if integration is None or integration.webhook_secret_encrypted is None:
+        return None
+    return box.decrypt(integration.webhook_secret_encrypted)
+
+
+def reencrypt_secrets(session: Session, box: SecretBox) -> int:
+    """Encrypt every stored secret with the current key; the count of rows."""
+    rows = repository.find_all_integrations(session)
+    for row in rows:
+        if row.webhook_secret_encrypted:
+            row.webhook_secret_encrypted = box.reencrypt(row.webhook_secret_encrypted)
+        if row.token_encrypted:
+            row.token_encrypted = box.reencrypt(row.token_encrypted)
+    session.flush()
+    log.info("integration.secrets_reencrypted", rows=len(rows))
+    return len(rows)
