@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import itertools
+import json
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from devflowfix.auth import service as auth_service
@@ -11,8 +15,11 @@ from devflowfix.auth.passwords import hash_password
 from devflowfix.auth.tokens import issue_token
 from devflowfix.config import Settings
 from devflowfix.db import Database
+from devflowfix.integrations import service as integration_service
+from devflowfix.integrations.crypto import SecretBox
+from devflowfix.integrations.schemas import IntegrationUpdate
 from devflowfix.models import User
-from devflowfix.vocabulary import Role
+from devflowfix.vocabulary import Provider, Role
 
 PASSWORD = "correct-horse-battery"
 _emails = itertools.count(1)
@@ -69,3 +76,52 @@ def incident_payload(**overrides: Any) -> dict[str, Any]:
     }
     payload.update(overrides)
     return payload
+
+
+WEBHOOK_SECRET = "whsec-test-0123456789abcdef"
+WEBHOOK_DATA = Path(__file__).resolve().parent / "data" / "webhooks"
+
+
+def make_integration(
+    database: Database,
+    settings: Settings,
+    *,
+    team: str = "acme",
+    provider: Provider = Provider.GITHUB,
+    webhook_secret: str | None = WEBHOOK_SECRET,
+    token: str | None = None,
+    base_url: str | None = None,
+) -> None:
+    """Set a team's integration with `provider`, creating the team if needed."""
+    values = {"webhook_secret": webhook_secret, "token": token, "base_url": base_url}
+    with database.transaction() as session:
+        team_row = auth_service.ensure_team(session, team)
+        integration_service.set_integration(
+            session,
+            team_row.id,
+            provider,
+            IntegrationUpdate.model_validate(values),
+            SecretBox.from_settings(settings),
+        )
+
+
+def webhook_payload(name: str, **changes: Any) -> dict[str, Any]:
+    """A provider's example payload from tests/data/webhooks, with changes.
+
+    A change key such as `workflow_job.conclusion` sets a nested field.
+    """
+    payload: dict[str, Any] = json.loads((WEBHOOK_DATA / f"{name}.json").read_text())
+    for path, value in changes.items():
+        target = payload
+        *parents, leaf = path.split(".")
+        for parent in parents:
+            target = target[parent]
+        target[leaf] = value
+    return payload
+
+
+def signed_headers(
+    body: bytes, *, secret: str = WEBHOOK_SECRET, header: str = "X-Hub-Signature-256"
+) -> dict[str, str]:
+    signature = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return {header: signature, "Content-Type": "application/json"}

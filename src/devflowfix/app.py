@@ -19,6 +19,7 @@ from devflowfix.integrations.endpoints import router as integrations_router
 from devflowfix.logging import configure_logging
 from devflowfix.middleware import HTTPMetrics, RequestContextMiddleware
 from devflowfix.ratelimit import RateLimiter, RateLimitMiddleware
+from devflowfix.webhooks.endpoints import router as webhooks_router
 
 DESCRIPTION = """
 DevFlowFix stores CI/CD failures as incidents, analyses their logs, and lets a
@@ -73,4 +74,5 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     # /api/v1/incidents/{incident_id}, or that route would take them.
     app.include_router(incidents_router)
     app.include_router(integrations_router)
+    app.include_router(webhooks_router)
     return app
