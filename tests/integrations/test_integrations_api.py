@@ -11,8 +11,10 @@ from sqlalchemy import select
 from devflowfix.config import Settings
 from devflowfix.db import Database
 from devflowfix.integrations.crypto import SecretBox
-from devflowfix.models import TeamIntegration
-from devflowfix.vocabulary import Role
+from devflowfix.integrations.retry import LogFetchError
+from devflowfix.integrations.service import log_target_for
+from devflowfix.models import Incident, TeamIntegration
+from devflowfix.vocabulary import Provider, Role
 from factories import auth_headers, make_user
 
 SECRET = "whsec-0123456789abcdef"
@@ -162,3 +164,49 @@ def test_each_team_sees_only_its_own_settings(
 
     assert seen["configured"] is False
     assert seen["webhook_url"] == "http://testserver/api/v1/webhooks/github/other"
+
+
+def test_a_log_target_carries_the_decrypted_token_and_the_default_url(
+    client: TestClient, admin: dict[str, str], database: Database, settings: Settings
+) -> None:
+    put(client, admin, "github", token="ghp_0123456789")
+    with database.transaction() as session:
+        team_id = session.scalars(select(TeamIntegration.team_id)).one()
+        incident = Incident(
+            team_id=team_id,
+            provider_details={"provider": "github", "repository": "acme/orders"},
+        )
+
+        target = log_target_for(session, incident, SecretBox.from_settings(settings))
+
+    assert target.provider is Provider.GITHUB
+    assert target.base_url == "https://api.github.com"
+    assert target.token == "ghp_0123456789"
+    assert target.details == {"provider": "github", "repository": "acme/orders"}
+
+
+@pytest.mark.parametrize(
+    ("details", "message"),
+    [
+        (None, "The incident did not come from a provider webhook."),
+        (
+            {"provider": "gitlab"},
+            "The team has no gitlab token to fetch the log with; set one with "
+            "PUT /api/v1/integrations/gitlab.",
+        ),
+    ],
+)
+def test_a_log_target_needs_a_provider_incident_and_a_token(
+    database: Database,
+    settings: Settings,
+    details: dict[str, Any] | None,
+    message: str,
+) -> None:
+    user = make_user(database, role=Role.ADMIN)
+    incident = Incident(team_id=user.team_id, provider_details=details)
+
+    with database.transaction() as session, pytest.raises(LogFetchError) as caught:
+        log_target_for(session, incident, SecretBox.from_settings(settings))
+
+    assert str(caught.value) == message
+    assert caught.value.retryable is False

@@ -11,8 +11,10 @@ from sqlalchemy.orm import Session
 from devflowfix.errors import NotFound, ValidationFailed
 from devflowfix.integrations import repository
 from devflowfix.integrations.crypto import SecretBox
+from devflowfix.integrations.logs import LogTarget
+from devflowfix.integrations.retry import LogFetchError
 from devflowfix.integrations.schemas import IntegrationUpdate
-from devflowfix.models import TeamIntegration
+from devflowfix.models import Incident, TeamIntegration
 from devflowfix.models.base import utcnow
 from devflowfix.vocabulary import Provider
 
@@ -135,3 +137,37 @@ def reencrypt_secrets(session: Session, box: SecretBox) -> int:
     session.flush()
     log.info("integration.secrets_reencrypted", rows=len(rows))
     return len(rows)
+
+
+def log_target_for(session: Session, incident: Incident, box: SecretBox) -> LogTarget:
+    """Where the incident's log lives, with the team's token to read it.
+
+    Raises `LogFetchError` (not retryable) when the incident did not come from
+    a provider or the team has not set what a fetch needs.
+    """
+    details = dict(incident.provider_details or {})
+    try:
+        provider = Provider(str(details.get("provider")))
+    except ValueError as exc:
+        raise LogFetchError(
+            "The incident did not come from a provider webhook.", retryable=False
+        ) from exc
+    state = read_integration(session, incident.team_id, provider)
+    row = state.integration
+    if row is None or row.token_encrypted is None:
+        raise LogFetchError(
+            f"The team has no {provider.value} token to fetch the log with; set "
+            f"one with PUT /api/v1/integrations/{provider.value}.",
+            retryable=False,
+        )
+    if state.effective_base_url is None:
+        raise LogFetchError(
+            f"The team has no {provider.value} base_url to fetch the log from.",
+            retryable=False,
+        )
+    return LogTarget(
+        provider=provider,
+        base_url=state.effective_base_url,
+        token=box.decrypt(row.token_encrypted),
+        details=details,
+    )
