@@ -15,11 +15,14 @@ from devflowfix.auth.passwords import hash_password
 from devflowfix.auth.tokens import issue_token
 from devflowfix.config import Settings
 from devflowfix.db import Database
+from devflowfix.incidents import service as incident_service
+from devflowfix.incidents.schemas import IncidentCreate
 from devflowfix.integrations import service as integration_service
 from devflowfix.integrations.crypto import SecretBox
 from devflowfix.integrations.schemas import IntegrationUpdate
-from devflowfix.models import User
+from devflowfix.models import Incident, User
 from devflowfix.vocabulary import Provider, Role
+from devflowfix.webhooks import service as webhook_service
 
 PASSWORD = "correct-horse-battery"
 _emails = itertools.count(1)
@@ -125,3 +128,47 @@ def signed_headers(
 ) -> dict[str, str]:
     signature = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
     return {header: signature, "Content-Type": "application/json"}
+
+
+def make_incident(database: Database, user: User, **overrides: Any) -> Incident:
+    """An incident saved for the user's team through the incidents service."""
+    values = incident_payload(
+        **{
+            "failure_type": "unknown",
+            "root_cause": None,
+            "confidence": None,
+            **overrides,
+        }
+    )
+    with database.transaction() as session:
+        return incident_service.create_incident(
+            session, user, IncidentCreate.model_validate(values), max_log_bytes=65536
+        )
+
+
+def deliver_webhook(
+    database: Database,
+    settings: Settings,
+    payload: dict[str, Any],
+    *,
+    team: str = "acme",
+    event: str = "workflow_job",
+) -> Incident:
+    """A signed GitHub delivery stored through the webhooks service."""
+    body = json.dumps(payload).encode()
+    delivery = webhook_service.Delivery(
+        Provider.GITHUB,
+        team,
+        body,
+        event,
+        None,
+        signed_headers(body)["X-Hub-Signature-256"],
+    )
+    box = SecretBox.from_settings(settings)
+    with database.transaction() as session:
+        verified = webhook_service.verify_delivery(session, delivery, box)
+        result = webhook_service.record_delivery(
+            session, verified, max_log_bytes=settings.max_error_log_bytes
+        )
+    assert result.incident is not None
+    return result.incident

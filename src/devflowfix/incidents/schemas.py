@@ -115,6 +115,16 @@ class AnalysisRead(BaseModel):
     analysed_at: datetime | None
     matched_rules: list[str]
     similar_incidents: list[dict[str, Any]]
+    status: str | None = Field(
+        default=None,
+        description=(
+            "`awaiting_log` (from a webhook, the log is still at the provider), "
+            "`analysed`, or `log_unavailable` (the fetch failed; see `error`)."
+        ),
+    )
+    error: str | None = Field(
+        default=None, description="Why the log could not be fetched."
+    )
 
 
 class IncidentRead(BaseModel):
@@ -179,6 +189,8 @@ def _incident_values(incident: Incident) -> dict[str, Any]:
             "analysed_at": incident.analysed_at,
             "matched_rules": list(incident.matched_rules or ()),
             "similar_incidents": list(incident.similar_incidents or ()),
+            "status": incident.analysis_status,
+            "error": incident.analysis_error,
         },
         "error_log": incident.error_log,
     }
