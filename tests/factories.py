@@ -6,6 +6,8 @@ import hashlib
 import hmac
 import itertools
 import json
+import os
+import subprocess
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -81,6 +83,65 @@ def incident_payload(**overrides: Any) -> dict[str, Any]:
     return payload
 
 
+def make_incident(database: Database, user: User, **overrides: Any) -> Incident:
+    """An incident of the user's team, from `incident_payload` with `overrides`."""
+    data = IncidentCreate.model_validate(incident_payload(**overrides))
+    with database.transaction() as session:
+        return incident_service.create_incident(
+            session, user, data, max_log_bytes=64 * 1024
+        )
+
+
+GIT_IDENTITY = {
+    "GIT_AUTHOR_NAME": "Seed Author",
+    "GIT_AUTHOR_EMAIL": "seed@example.com",
+    "GIT_COMMITTER_NAME": "Seed Author",
+    "GIT_COMMITTER_EMAIL": "seed@example.com",
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_CONFIG_GLOBAL": os.devnull,
+}
+
+
+def git(directory: Path, *args: str, stdin: str | None = None) -> str:
+    """Run git in `directory` with a fixed identity; its standard output."""
+    completed = subprocess.run(
+        ["git", *args],
+        cwd=directory,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={
+            "PATH": os.environ.get("PATH", os.defpath),
+            "HOME": str(directory),
+            **GIT_IDENTITY,
+        },
+    )
+    return completed.stdout
+
+
+def make_git_remote(path: Path, files: dict[str, str], *, branch: str = "main") -> Path:
+    """A bare repository at `path` whose `branch` has one commit with `files`."""
+    path.mkdir(parents=True)
+    git(path, "init", "--quiet", "--bare", f"--initial-branch={branch}")
+    seed = path.parent / f"{path.name}-seed"
+    seed.mkdir()
+    git(seed, "init", "--quiet", f"--initial-branch={branch}")
+    for name, content in files.items():
+        (seed / name).parent.mkdir(parents=True, exist_ok=True)
+        (seed / name).write_text(content)
+    git(seed, "add", "--all")
+    git(seed, "commit", "--quiet", "--message", "Seed the repository")
+    git(seed, "push", "--quiet", str(path), f"{branch}:{branch}")
+    return path
+
+
+def remote_refs(path: Path) -> dict[str, str]:
+    """Every ref of a repository and the commit it points at."""
+    output = git(path, "for-each-ref", "--format=%(refname) %(objectname)")
+    return dict(line.split(" ", 1) for line in output.splitlines())
+
+
 WEBHOOK_SECRET = "whsec-test-0123456789abcdef"
 WEBHOOK_DATA = Path(__file__).resolve().parent / "data" / "webhooks"
 
@@ -128,22 +189,6 @@ def signed_headers(
 ) -> dict[str, str]:
     signature = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
     return {header: signature, "Content-Type": "application/json"}
-
-
-def make_incident(database: Database, user: User, **overrides: Any) -> Incident:
-    """An incident saved for the user's team through the incidents service."""
-    values = incident_payload(
-        **{
-            "failure_type": "unknown",
-            "root_cause": None,
-            "confidence": None,
-            **overrides,
-        }
-    )
-    with database.transaction() as session:
-        return incident_service.create_incident(
-            session, user, IncidentCreate.model_validate(values), max_log_bytes=65536
-        )
 
 
 def deliver_webhook(

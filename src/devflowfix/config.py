@@ -59,6 +59,14 @@ class Settings(BaseSettings):
     llm_api_key: str | None = None
     llm_model: str | None = None
     llm_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
+    allow_local_remotes: bool = False
+    git_author_name: str = Field(default="DevFlowFix", min_length=1, max_length=100)
+    git_author_email: str = Field(
+        default="devflowfix@localhost", pattern=r"^[^<>\s]+@[^<>\s]+$"
+    )
+    git_timeout_seconds: int = Field(default=120, ge=1, le=3600)
+    provider_attempts: int = Field(default=3, ge=1, le=10)
+    provider_max_wait_seconds: int = Field(default=60, ge=0, le=3600)
 
     @model_validator(mode="after")
     def _check_production(self) -> Self:

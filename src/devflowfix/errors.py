@@ -12,6 +12,7 @@ here render them, and also FastAPI's validation errors, Starlette's HTTP errors
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Self
@@ -111,6 +112,14 @@ class RateLimited(AppError):
     default_message = "Too many requests; retry after the time in Retry-After."
 
 
+class UpstreamFailed(AppError):
+    """A service DevFlowFix depends on (a git remote, GitHub, GitLab) failed."""
+
+    status_code = 502
+    code = "upstream_error"
+    default_message = "A service DevFlowFix depends on failed."
+
+
 class InternalError(AppError):
     status_code = 500
     code = "internal_error"
@@ -133,6 +142,7 @@ HTTP_CODES: dict[int, str] = {
     422: "validation_error",
     429: "rate_limited",
     500: "internal_error",
+    502: "upstream_error",
     503: "service_unavailable",
 }
 
@@ -227,13 +237,24 @@ async def _handle_http_error(request: Request, exc: Exception) -> JSONResponse:
     message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
     if exc.status_code == 404 and message == "Not Found":
         message = "No such resource."
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(_allowed_methods(request))
     return error_response(
-        request_id_of(request),
-        exc.status_code,
-        code,
-        message,
-        headers=dict(exc.headers or {}),
+        request_id_of(request), exc.status_code, code, message, headers=headers
     )
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    # Starlette's own Allow names only the methods of the first route on the
+    # path, while /api/v1/incidents/{incident_id} has GET, PATCH and DELETE on
+    # three routes; the OpenAPI document knows them all.
+    methods: set[str] = set()
+    for template, operations in request.app.openapi().get("paths", {}).items():
+        pattern = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template))
+        if re.fullmatch(pattern, request.url.path):
+            methods.update(method.upper() for method in operations)
+    return sorted(methods)
 
 
 def install_error_handlers(app: FastAPI) -> None:

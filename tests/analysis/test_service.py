@@ -33,6 +33,13 @@ MODULE_LOG = (
 JOB_LOG_PATH = "/repos/acme/orders/actions/jobs/29679449861/logs"
 
 
+UNANALYSED = {"failure_type": "unknown", "root_cause": None, "confidence": None}
+
+
+def make_unanalysed(database: Database, user: User, **overrides: object) -> Incident:
+    return make_incident(database, user, **{**UNANALYSED, **overrides})
+
+
 @pytest.fixture
 def member(database: Database) -> User:
     return make_user(database, role=Role.MEMBER)
@@ -91,7 +98,7 @@ def test_a_webhook_incident_is_analysed_from_its_log(
 def test_a_classification_a_person_gave_is_kept_unless_replaced(
     database: Database, member: User
 ) -> None:
-    incident = make_incident(
+    incident = make_unanalysed(
         database,
         member,
         failure_type="configuration_error",
@@ -113,7 +120,7 @@ def test_a_classification_a_person_gave_is_kept_unless_replaced(
 def test_an_incident_without_a_log_is_analysed_from_its_message(
     database: Database, member: User
 ) -> None:
-    incident = make_incident(
+    incident = make_unanalysed(
         database,
         member,
         error_message="fatal: Authentication failed for 'https://github.com/acme/x.git/'",
@@ -129,7 +136,7 @@ def test_an_incident_without_a_log_is_analysed_from_its_message(
 def test_the_same_failure_before_is_listed_and_its_fix_comes_first(
     database: Database, member: User
 ) -> None:
-    earlier = make_incident(database, member, error_log=MODULE_LOG)
+    earlier = make_unanalysed(database, member, error_log=MODULE_LOG)
     analyse(database, earlier)
     with database.transaction() as session:
         row = incidents_repository.find_incident(
@@ -138,11 +145,11 @@ def test_the_same_failure_before_is_listed_and_its_fix_comes_first(
         assert row is not None
         row.resolved_at = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
         row.suggested_fix = "Add respx to requirements-dev.txt.\n\nOlder notes."
-    unrelated = make_incident(
+    unrelated = make_unanalysed(
         database, member, error_log="npm error code ERESOLVE\nnpm error peer x from y"
     )
     analyse(database, unrelated)
-    latest = make_incident(database, member, error_log=MODULE_LOG)
+    latest = make_unanalysed(database, member, error_log=MODULE_LOG)
 
     analysed = analyse(database, latest)
 
@@ -163,9 +170,9 @@ def test_the_same_failure_before_is_listed_and_its_fix_comes_first(
 
 def test_similar_incidents_never_cross_teams(database: Database, member: User) -> None:
     outsider = make_user(database, team="other")
-    theirs = make_incident(database, outsider, error_log=MODULE_LOG)
+    theirs = make_unanalysed(database, outsider, error_log=MODULE_LOG)
     analyse(database, theirs)
-    ours = make_incident(database, member, error_log=MODULE_LOG)
+    ours = make_unanalysed(database, member, error_log=MODULE_LOG)
 
     analysed = analyse(database, ours)
 
@@ -175,13 +182,13 @@ def test_similar_incidents_never_cross_teams(database: Database, member: User) -
 def test_a_past_incident_without_a_signature_is_found_by_its_text(
     database: Database, member: User
 ) -> None:
-    manual = make_incident(
+    manual = make_unanalysed(
         database,
         member,
         error_message="ModuleNotFoundError: No module named 'respx'",
         error_log=None,
     )
-    latest = make_incident(database, member, error_log=MODULE_LOG)
+    latest = make_unanalysed(database, member, error_log=MODULE_LOG)
 
     analysed = analyse(database, latest)
 
@@ -293,8 +300,8 @@ def test_an_unknown_incident_gives_none(database: Database, settings: Settings) 
 def test_analysis_writes_only_the_one_incident(
     database: Database, member: User
 ) -> None:
-    first = make_incident(database, member, error_log=MODULE_LOG)
-    second = make_incident(database, member, error_log=MODULE_LOG)
+    first = make_unanalysed(database, member, error_log=MODULE_LOG)
+    second = make_unanalysed(database, member, error_log=MODULE_LOG)
 
     analyse(database, first)
 
@@ -325,7 +332,7 @@ def test_a_language_model_may_refine_the_cause_and_the_fix(
             }
         ),
     )
-    incident = make_incident(database, member, error_log=MODULE_LOG)
+    incident = make_unanalysed(database, member, error_log=MODULE_LOG)
 
     with LanguageModel(f"{server.url}/v1", "local-model") as llm:
         analysed = analyse(database, incident, llm=llm)
@@ -346,7 +353,7 @@ def test_a_failing_language_model_leaves_the_rule_based_analysis(
     database: Database, member: User, server: ProviderServer
 ) -> None:
     server.reply("/v1/chat/completions", Reply(500))
-    incident = make_incident(database, member, error_log=MODULE_LOG)
+    incident = make_unanalysed(database, member, error_log=MODULE_LOG)
 
     with LanguageModel(f"{server.url}/v1", "local-model") as llm:
         analysed = analyse(database, incident, llm=llm)
