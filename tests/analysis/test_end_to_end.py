@@ -82,7 +82,8 @@ def test_a_signed_workflow_job_failure_becomes_an_analysed_incident(
 ) -> None:
     make_integration(database, settings, token="ghp_token123", base_url=github_api.url)
     github_api.reply(
-        "/repos/acme/orders/actions/jobs/29679449861/logs", Reply(body=JOB_LOG.encode())
+        "/api/v3/repos/acme/orders/actions/jobs/29679449861/logs",
+        Reply(body=JOB_LOG.encode()),
     )
     viewer = auth_headers(make_user(database, role=Role.VIEWER), settings)
     body = json.dumps(webhook_payload("github_workflow_job_failed")).encode()

@@ -30,7 +30,8 @@ MODULE_LOG = (
     "2025-11-03T09:15:59.1Z E   ModuleNotFoundError: No module named 'respx'\n"
     "2025-11-03T09:16:00.1Z ##[error]Process completed with exit code 2.\n"
 )
-JOB_LOG_PATH = "/repos/acme/orders/actions/jobs/29679449861/logs"
+# A base URL on a host other than github.com is GitHub Enterprise: API under /api/v3.
+JOB_LOG_PATH = "/api/v3/repos/acme/orders/actions/jobs/29679449861/logs"
 
 
 UNANALYSED = {"failure_type": "unknown", "root_cause": None, "confidence": None}

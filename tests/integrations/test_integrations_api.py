@@ -12,8 +12,10 @@ from devflowfix.config import Settings
 from devflowfix.db import Database
 from devflowfix.integrations.crypto import SecretBox
 from devflowfix.integrations.retry import LogFetchError
-from devflowfix.integrations.service import log_target_for
+from devflowfix.integrations.service import log_target_for, pull_request_credentials
 from devflowfix.models import Incident, TeamIntegration
+from devflowfix.pullrequests.remotes import Credentials
+from devflowfix.pullrequests.remotes import Provider as RemoteProvider
 from devflowfix.vocabulary import Provider, Role
 from factories import auth_headers, make_user
 
@@ -49,7 +51,7 @@ def test_put_sets_the_settings_and_answers_them_masked(
         "webhook_secret": "********",
         "token": "********",
         "base_url": "https://gitlab.acme.net",
-        "effective_base_url": "https://gitlab.acme.net",
+        "api_url": "https://gitlab.acme.net/api/v4",
         "webhook_url": "http://testserver/api/v1/webhooks/gitlab/acme",
         "updated_at": body["updated_at"],
     }
@@ -95,7 +97,7 @@ def test_get_lists_every_provider_with_defaults(
 
     assert [item["provider"] for item in listed] == ["github", "gitlab", "jenkins"]
     assert [item["configured"] for item in listed] == [False, False, True]
-    assert one["effective_base_url"] == "https://api.github.com"
+    assert one["api_url"] == "https://api.github.com"
     assert one["webhook_secret"] is None
     assert one["updated_at"] is None
 
@@ -180,7 +182,7 @@ def test_a_log_target_carries_the_decrypted_token_and_the_default_url(
         target = log_target_for(session, incident, SecretBox.from_settings(settings))
 
     assert target.provider is Provider.GITHUB
-    assert target.base_url == "https://api.github.com"
+    assert target.api_url == "https://api.github.com"
     assert target.token == "ghp_0123456789"
     assert target.details == {"provider": "github", "repository": "acme/orders"}
 
@@ -210,3 +212,45 @@ def test_a_log_target_needs_a_provider_incident_and_a_token(
 
     assert str(caught.value) == message
     assert caught.value.retryable is False
+
+
+@pytest.mark.parametrize(
+    ("base_url", "api_url"),
+    [
+        (None, "https://api.github.com"),
+        ("https://ghe.acme.net", "https://ghe.acme.net/api/v3"),
+        ("https://ghe.acme.net/api/v3", "https://ghe.acme.net/api/v3"),
+    ],
+)
+def test_a_github_base_url_is_read_like_fix_pull_requests_read_it(
+    client: TestClient, admin: dict[str, str], base_url: str | None, api_url: str
+) -> None:
+    response = put(client, admin, "github", base_url=base_url)
+
+    assert response.json()["api_url"] == api_url
+
+
+def test_pull_requests_get_the_teams_decrypted_credentials(
+    client: TestClient, admin: dict[str, str], database: Database, settings: Settings
+) -> None:
+    put(
+        client,
+        admin,
+        "gitlab",
+        token="glpat-0123456789",
+        base_url="https://gl.acme.net",
+    )
+    put(client, admin, "jenkins", token="bot:11aa", base_url="https://ci.acme.net")
+    with database.transaction(write=False) as session:
+        team_id = session.scalars(select(TeamIntegration.team_id)).first()
+        assert team_id is not None
+
+        credentials = pull_request_credentials(
+            session, team_id, SecretBox.from_settings(settings)
+        )
+
+    assert credentials == {
+        RemoteProvider.GITLAB: Credentials(
+            token="glpat-0123456789", base_url="https://gl.acme.net"
+        )
+    }

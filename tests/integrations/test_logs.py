@@ -106,7 +106,10 @@ def test_gitlab_traces_are_fetched_with_the_private_token(
     )
     server.reply("/api/v4/projects/48/jobs/801/trace", Reply(body=b"$ pytest\nE  boom"))
     target = LogTarget(
-        Provider.GITLAB, server.url, "glpat-xyz", {"project_id": 48, "pipeline_id": 15}
+        Provider.GITLAB,
+        f"{server.url}/api/v4",
+        "glpat-xyz",
+        {"project_id": 48, "pipeline_id": 15},
     )
 
     text, _ = fetch(target)

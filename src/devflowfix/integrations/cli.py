@@ -141,7 +141,7 @@ def show_integrations(
     finally:
         database.dispose()
     table = Table(title=f"Integrations of team {team}")
-    for column in ("provider", "webhook secret", "token", "base URL"):
+    for column in ("provider", "webhook secret", "token", "base URL", "API"):
         table.add_column(column)
     for state in states:
         row = state.integration
@@ -149,9 +149,10 @@ def show_integrations(
             state.provider.value,
             MASK if row and row.webhook_secret_encrypted else "-",
             MASK if row and row.token_encrypted else "-",
-            state.effective_base_url or "-",
+            state.base_url or "-",
+            state.api_url or "-",
         )
-    Console().print(table)
+    Console(width=160).print(table)
 
 
 @integrations_app.command("reencrypt")

@@ -46,7 +46,7 @@ def _read(
         webhook_secret=MASK if row and row.webhook_secret_encrypted else None,
         token=MASK if row and row.token_encrypted else None,
         base_url=state.base_url,
-        effective_base_url=state.effective_base_url,
+        api_url=state.api_url,
         webhook_url=absolute_url(
             request, settings, f"/api/v1/webhooks/{state.provider.value}/{team}"
         ),

@@ -3,8 +3,8 @@
 - GitHub Actions: `GET /repos/{owner}/{repo}/actions/jobs/{job_id}/logs` (a
   redirect to the log file); a run without job ids lists its failed jobs first
   with `GET .../actions/runs/{run_id}/attempts/{attempt}/jobs`.
-- GitLab CI: `GET /api/v4/projects/{id}/jobs/{job_id}/trace`; a pipeline
-  without job ids lists `GET .../pipelines/{id}/jobs?scope[]=failed`.
+- GitLab CI: `GET /projects/{id}/jobs/{job_id}/trace` under `/api/v4`; a
+  pipeline without job ids lists `GET .../pipelines/{id}/jobs?scope[]=failed`.
 - Jenkins: `GET {base_url}/{build path}/consoleText` with basic auth.
 
 The logs of several failed jobs are joined, each under a header line.
@@ -37,7 +37,7 @@ class LogTarget:
     """Where an incident's log lives and the credentials to read it."""
 
     provider: Provider
-    base_url: str
+    api_url: str
     token: str
     details: dict[str, Any] = field(default_factory=dict)
 
@@ -91,7 +91,7 @@ def _github_log(
         "X-GitHub-Api-Version": "2022-11-28",
     }
     repository = target.details["repository"]
-    base = f"{target.base_url}/repos/{repository}/actions"
+    base = f"{target.api_url}/repos/{repository}/actions"
     job_ids = list(target.details.get("job_ids") or [])
     if not job_ids:
         run, attempt = target.details["run_id"], target.details.get("run_attempt", 1)
@@ -133,7 +133,7 @@ def _gitlab_log(
     http: httpx.Client, target: LogTarget, options: FetchOptions, sleep: Sleep
 ) -> str:
     headers = {"PRIVATE-TOKEN": target.token}
-    project = f"{target.base_url}/api/v4/projects/{target.details['project_id']}"
+    project = f"{target.api_url}/projects/{target.details['project_id']}"
     job_ids = list(target.details.get("job_ids") or [])
     if not job_ids:
         pipeline = target.details["pipeline_id"]
@@ -175,7 +175,7 @@ def _jenkins_log(
     path = str(target.details["build_path"]).strip("/")
     body = get_with_retries(
         http,
-        f"{target.base_url}/{path}/consoleText",
+        f"{target.api_url}/{path}/consoleText",
         options,
         label="Jenkins",
         auth=(user, api_token),

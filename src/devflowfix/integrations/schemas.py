@@ -57,8 +57,8 @@ class IntegrationUpdate(BaseModel):
     base_url: BaseUrl | None = Field(
         default=None,
         description=(
-            "The provider's API base, e.g. https://ghe.example.com/api/v3 or a "
-            "self-hosted GitLab or Jenkins URL."
+            "Where the provider lives: a GitHub Enterprise or self-hosted GitLab "
+            "host (its web root or API root), or the Jenkins URL."
         ),
     )
 
@@ -69,8 +69,11 @@ class IntegrationRead(BaseModel):
     webhook_secret: str | None = Field(description=f"`{MASK}` when set.")
     token: str | None = Field(description=f"`{MASK}` when set.")
     base_url: str | None
-    effective_base_url: str | None = Field(
-        description="The URL log fetches use: `base_url` or the provider's default."
+    api_url: str | None = Field(
+        description=(
+            "The provider API root that log fetches and fix pull requests use, "
+            "from `base_url` or the provider's default."
+        )
     )
     webhook_url: str
     updated_at: datetime | None

@@ -16,15 +16,11 @@ from devflowfix.integrations.retry import LogFetchError
 from devflowfix.integrations.schemas import IntegrationUpdate
 from devflowfix.models import Incident, TeamIntegration
 from devflowfix.models.base import utcnow
+from devflowfix.pullrequests.remotes import Credentials, endpoints_of
+from devflowfix.pullrequests.remotes import Provider as RemoteProvider
 from devflowfix.vocabulary import Provider
 
 log = structlog.get_logger(__name__)
-
-DEFAULT_BASE_URLS: dict[Provider, str | None] = {
-    Provider.GITHUB: "https://api.github.com",
-    Provider.GITLAB: "https://gitlab.com",
-    Provider.JENKINS: None,
-}
 
 
 @dataclass(frozen=True)
@@ -39,8 +35,17 @@ class IntegrationState:
         return self.integration.base_url if self.integration else None
 
     @property
-    def effective_base_url(self) -> str | None:
-        return self.base_url or DEFAULT_BASE_URLS[self.provider]
+    def api_url(self) -> str | None:
+        """The root of the provider's REST API that this base URL means.
+
+        GitHub and GitLab read `base_url` as fix pull requests do: the web
+        root (github.com, a GitHub Enterprise or GitLab host) or the API root
+        itself; Jenkins' API is its base URL.
+        """
+        if self.provider is Provider.JENKINS:
+            return self.base_url
+        remote_provider = RemoteProvider(self.provider.value)
+        return endpoints_of(remote_provider, self.base_url).api_url
 
 
 def provider_named(name: str) -> Provider:
@@ -160,14 +165,31 @@ def log_target_for(session: Session, incident: Incident, box: SecretBox) -> LogT
             f"one with PUT /api/v1/integrations/{provider.value}.",
             retryable=False,
         )
-    if state.effective_base_url is None:
+    if state.api_url is None:
         raise LogFetchError(
             f"The team has no {provider.value} base_url to fetch the log from.",
             retryable=False,
         )
     return LogTarget(
         provider=provider,
-        base_url=state.effective_base_url,
+        api_url=state.api_url,
         token=box.decrypt(row.token_encrypted),
         details=details,
     )
+
+
+def pull_request_credentials(
+    session: Session, team_id: int, box: SecretBox
+) -> dict[RemoteProvider, Credentials]:
+    """The team's GitHub and GitLab tokens and base URLs, decrypted, in the
+    form fix pull requests take them."""
+    credentials = {}
+    for state in list_integrations(session, team_id):
+        row = state.integration
+        if row is None or state.provider is Provider.JENKINS:
+            continue
+        token = box.decrypt(row.token_encrypted) if row.token_encrypted else None
+        credentials[RemoteProvider(state.provider.value)] = Credentials(
+            token=token, base_url=row.base_url
+        )
+    return credentials
