@@ -19,6 +19,7 @@ from devflowfix.errors import AppError, NotFound
 from devflowfix.integrations import service
 from devflowfix.integrations.crypto import SecretBox
 from devflowfix.integrations.schemas import MASK, IntegrationUpdate
+from devflowfix.logging import configure_logging
 from devflowfix.models import Team
 
 teams_app = typer.Typer(
@@ -35,10 +36,13 @@ GENERATED_SECRET_BYTES = 32
 
 def _settings() -> Settings:
     try:
-        return load_settings()
+        settings = load_settings()
     except ConfigurationError as exc:
         console.print(f"[red]Configuration error:[/red] {exc}")
         raise typer.Exit(2) from exc
+    # Log lines go to standard error: standard output carries generated secrets.
+    configure_logging(json_lines=settings.json_logs, level=settings.log_level)
+    return settings
 
 
 def _team(session: Session, name: str) -> Team:
