@@ -124,7 +124,7 @@ def test_an_incident_without_a_log_is_analysed_from_its_message(
     incident = make_unanalysed(
         database,
         member,
-        error_message="fatal: Authentication failed for 'https://github.com/acme/x.git/'",
+        error_message="fatal: Authentication failed for 'https://git.acme.net/x.git/'",
         error_log=None,
     )
 

@@ -62,6 +62,7 @@ class Calibration:
         """The calibrated probability that this verdict names the right type."""
         tier_tally = self.tiers.get(tier, Tally())
         prior = (tier_tally.hits + 1) / (tier_tally.total + 2)
+
         tally = self.rules.get(rule_id, Tally())
         value = (tally.hits + PSEUDO_COUNT * prior) / (tally.total + PSEUDO_COUNT)
         value = min(value, CEILING)
@@ -104,15 +105,18 @@ def measure(outcomes: Iterable[Outcome]) -> Calibration:
             outcome.correct
         )
         tiers[outcome.tier] = tiers.get(outcome.tier, Tally()).add(outcome.correct)
+
     base = Calibration(rules=rules, tiers=tiers, contested_factor=1.0)
     contested = [outcome for outcome in outcomes if outcome.contested]
     expected = sum(
         base.confidence(item.rule_id, item.tier, contested=False) for item in contested
     )
+
     hits = sum(item.correct for item in contested)
     prior = CONTESTED_PSEUDO_COUNT * CONTESTED_PRIOR
     factor = (hits + prior) / (expected + CONTESTED_PSEUDO_COUNT)
     factor = min(1.0, max(CONTESTED_FLOOR, factor))
+
     return Calibration(rules=rules, tiers=tiers, contested_factor=round(factor, 3))
 
 

@@ -47,7 +47,9 @@ def run_analysis(
 ) -> None:
     """Analyse one log and print the failure type, root cause and fix."""
     text = sys.stdin.read() if str(path) == "-" else path.read_text(errors="replace")
+
     result = analyse_log(text, hints=AnalysisHints(conclusion=conclusion))
+
     if as_json:
         sys.stdout.write(json.dumps(asdict(result), default=str, indent=2) + "\n")
         return
@@ -72,6 +74,7 @@ def calibrate_confidence(
 ) -> None:
     """Measure each rule's hit rate on a labelled set and write the table."""
     verdicts = judge(load_labelled_set(directory))
+
     table = calibrate(verdicts)
     output.write_text(table_text(table.to_json()))
     console.print(

@@ -29,6 +29,8 @@ from devflowfix.vocabulary import FailureType
 # The first pass reads this much of the end; when it holds no tool-level
 # finding, the second pass reads up to `SECOND_PASS_CHARS` of the end.
 TAIL_CHARS = 8_000
+# TODO: a cause written only further than this from the end of a log is never
+# read; when nothing later names it, the incident comes out `unknown`.
 SECOND_PASS_CHARS = 256_000
 UNKNOWN_CAUSE = "The log does not show a recognisable cause of the failure."
 UNKNOWN_FIX = (
@@ -98,6 +100,7 @@ def analyse_log(
     calibration = calibration or shipped_calibration()
     view, findings = _read_and_match(text)
     findings.extend(_hint_findings(hints, len(view.lines)))
+
     ranking = rank(findings)
     return _analysis(view, ranking, hints, calibration)
 
@@ -106,6 +109,7 @@ def _read_and_match(text: str) -> tuple[LogView, list[Finding]]:
     tail, start = tail_of(text, TAIL_CHARS)
     view = read_log(tail, first_line_number=text.count("\n", 0, start) + 1)
     findings = find_all(view, RULES)
+
     if start > 0 and not any(item.tier >= Tier.TOOL for item in findings):
         tail, start = tail_of(text, SECOND_PASS_CHARS)
         view = read_log(tail, first_line_number=text.count("\n", 0, start) + 1)
@@ -116,6 +120,7 @@ def _read_and_match(text: str) -> tuple[LogView, list[Finding]]:
 def _hint_findings(hints: AnalysisHints, line_count: int) -> list[Finding]:
     if hints.conclusion not in HINTS:
         return []
+
     rule_id, failure_type, cause, fix = HINTS[hints.conclusion]
     return [
         Finding(
@@ -130,45 +135,74 @@ def _hint_findings(hints: AnalysisHints, line_count: int) -> list[Finding]:
     ]
 
 
+@dataclass(frozen=True)
+class _Verdict:
+    """The part of an analysis that the winning finding decides."""
+
+    failure_type: FailureType
+    root_cause: str
+    suggested_fix: str
+    confidence: float
+    rule_id: str | None = None
+    contested: bool = False
+    evidence: tuple[Evidence, ...] = ()
+
+
+def _verdict(ranking: Ranking, calibration: Calibration) -> _Verdict:
+    winner = ranking.winner
+    if winner is None:
+        return _Verdict(
+            FailureType.UNKNOWN, UNKNOWN_CAUSE, UNKNOWN_FIX, UNKNOWN_CONFIDENCE
+        )
+    if winner.failure_type is FailureType.UNKNOWN:
+        return _Verdict(
+            FailureType.UNKNOWN,
+            winner.root_cause,
+            winner.suggested_fix,
+            UNKNOWN_CONFIDENCE,
+            winner.rule_id,
+            evidence=winner.evidence,
+        )
+    confidence = calibration.confidence(
+        winner.rule_id, winner.tier, contested=ranking.contested
+    )
+    return _Verdict(
+        winner.failure_type,
+        winner.root_cause,
+        winner.suggested_fix,
+        confidence,
+        winner.rule_id,
+        ranking.contested,
+        winner.evidence,
+    )
+
+
 def _analysis(
     view: LogView, ranking: Ranking, hints: AnalysisHints, calibration: Calibration
 ) -> Analysis:
     winner = ranking.winner
     around = winner.line if winner is not None else None
     message = clean_message(winner.message if winner else _last_error_line(view))
-    step = hints.failing_step or failing_step(view, around)
-    matched = tuple(item.rule_id for item in ranking.findings)
-    references = find_references(view, around)
-    if winner is None or winner.failure_type is FailureType.UNKNOWN:
-        return Analysis(
-            failure_type=FailureType.UNKNOWN,
-            root_cause=winner.root_cause if winner else UNKNOWN_CAUSE,
-            suggested_fix=winner.suggested_fix if winner else UNKNOWN_FIX,
-            confidence=UNKNOWN_CONFIDENCE,
-            rule_id=winner.rule_id if winner else None,
-            contested=False,
-            matched_rules=matched,
-            error_message=message,
-            failing_step=step,
-            file_references=references,
-            evidence=winner.evidence if winner else (),
-            signature=error_signature("unknown", message) if message else None,
-        )
+    verdict = _verdict(ranking, calibration)
+
+    signed_by = (
+        verdict.rule_id
+        if verdict.failure_type is not FailureType.UNKNOWN
+        else "unknown"
+    )
     return Analysis(
-        failure_type=winner.failure_type,
-        root_cause=winner.root_cause,
-        suggested_fix=winner.suggested_fix,
-        confidence=calibration.confidence(
-            winner.rule_id, winner.tier, contested=ranking.contested
-        ),
-        rule_id=winner.rule_id,
-        contested=ranking.contested,
-        matched_rules=matched,
+        failure_type=verdict.failure_type,
+        root_cause=verdict.root_cause,
+        suggested_fix=verdict.suggested_fix,
+        confidence=verdict.confidence,
+        rule_id=verdict.rule_id,
+        contested=verdict.contested,
+        matched_rules=tuple(item.rule_id for item in ranking.findings),
         error_message=message,
-        failing_step=step,
-        file_references=references,
-        evidence=winner.evidence,
-        signature=error_signature(winner.rule_id, message),
+        failing_step=hints.failing_step or failing_step(view, around),
+        file_references=find_references(view, around),
+        evidence=verdict.evidence,
+        signature=error_signature(signed_by or "unknown", message) if message else None,
     )
 
 

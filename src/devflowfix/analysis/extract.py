@@ -76,6 +76,7 @@ def find_references(view: LogView, around: int | None) -> tuple[FileReference, .
     else:
         start = max(0, around - REFERENCE_RADIUS_LINES)
         lines = view.lines[start : around + REFERENCE_RADIUS_LINES]
+
     found: dict[str, FileReference] = {}
     for line in lines:
         if WARNING_LINE.match(line):
@@ -84,11 +85,13 @@ def find_references(view: LogView, around: int | None) -> tuple[FileReference, .
             reference = _reference(match)
             if reference.path not in PRODUCT_NAMES:
                 found.setdefault(str(reference), reference)
+
     own = [ref for ref in found.values() if not _is_library(ref.path)]
     libraries = [ref for ref in found.values() if _is_library(ref.path)]
     with_lines = [ref for ref in own if ref.line is not None]
     located = {ref.path for ref in with_lines}
     without = [ref for ref in own if ref.line is None and ref.path not in located]
+
     return tuple((with_lines + without + libraries)[:MAX_REFERENCES])
 
 
@@ -103,6 +106,7 @@ def _reference(match: re.Match[str]) -> FileReference:
         ),
         None,
     )
+
     column = groups["column"] or groups["bracket_column"]
     return FileReference(
         workspace_relative(path), line, int(column) if column else None
@@ -121,11 +125,13 @@ def failing_step(view: LogView, around: int | None) -> str | None:
         anchor = view.error_lines[0]
     else:
         return None
+
     step = view.failing_step() or view.step_before(anchor, StepKind.STEP)
     command = view.step_before(anchor, StepKind.COMMAND)
     use_command = command is not None and (
         step is None or (step.name in RUNNER_SECTIONS and command.line >= step.line)
     )
+
     if use_command and command is not None:
         return command.name
     return step.name if step is not None else None

@@ -61,6 +61,7 @@ def excerpt_for(text: str, analysis: Analysis) -> str:
         ]
     else:
         window = lines[-2 * EXCERPT_RADIUS_LINES :]
+
     return mask_secrets("\n".join(window))[-MAX_EXCERPT_CHARS:]
 
 
@@ -94,6 +95,7 @@ class LanguageModel:
             or not settings.llm_model
         ):
             return None
+
         return cls(
             settings.llm_base_url,
             settings.llm_model,
@@ -116,6 +118,7 @@ class LanguageModel:
             response = self._client.post(
                 "/chat/completions", json=self._request(analysis, log_text)
             )
+
             response.raise_for_status()
             content = response.json()["choices"][0]["message"]["content"]
             return _refinement(content)
@@ -132,6 +135,7 @@ class LanguageModel:
             f"Rule-based fix: {analysis.suggested_fix}\n"
             f"Log excerpt:\n```\n{excerpt_for(log_text, analysis)}\n```"
         )
+
         return {
             "model": self.model,
             "temperature": 0,

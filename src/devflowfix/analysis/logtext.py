@@ -160,16 +160,19 @@ def read_log(text: str, *, first_line_number: int = 1) -> LogView:
     if "\r" in text:
         # GitLab redraws progress with a bare carriage return.
         text = text.replace("\r\n", "\n").replace("\r", "\n")
+
     text = PREFIX.sub("", text)
     lines = text.split("\n")
     if lines and not lines[-1]:
         lines.pop()
+
     marks = _Marks(lines)
     index, position = 0, 0
     for match in MARKER.finditer(text):
         index += text.count("\n", position, match.start())
         position = match.start()
         marks.read(index)
+
     return LogView(
         lines,
         first_line_number=first_line_number,
@@ -189,6 +192,7 @@ class _Marks:
     def read(self, index: int) -> None:
         line = self.lines[index]
         first = line[:1]
+
         if first == "#":
             self.lines[index] = self._github(line, index)
         elif first == "s":

@@ -83,6 +83,7 @@ def rank(findings: Sequence[Finding]) -> Ranking:
     if not ordered:
         return Ranking(None, False, ())
     winner = ordered[0]
+
     contested = any(
         other.failure_type not in (winner.failure_type, FailureType.UNKNOWN)
         and other.score >= winner.score - CONTEST_MARGIN
@@ -115,7 +116,9 @@ def make_finding(
 ) -> Finding:
     lines = [view.line_at(match.start()) for match in matches]
     inside = [line for line in lines if region is None or line in region]
+
     first = inside[0] if inside else lines[0]
+
     root_cause, suggested_fix = rule.describe(matches)
     return Finding(
         rule_id=rule.rule_id,

@@ -34,6 +34,7 @@ def find_similar_candidates(
         [*others, Incident.error_signature == signature],
         SAME_SIGNATURE_LIMIT,
     )
+
     rows += _rows(
         session,
         [
@@ -43,6 +44,7 @@ def find_similar_candidates(
         ],
         SAME_TYPE_LIMIT,
     )
+
     if terms:
         filters = IncidentFilters(search_query=terms)
         conditions = filter_conditions(
@@ -51,6 +53,7 @@ def find_similar_candidates(
         rows += _rows(
             session, [*conditions, Incident.id != incident.id], TEXT_MATCH_LIMIT
         )
+
     return rows
 
 

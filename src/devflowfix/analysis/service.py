@@ -91,7 +91,9 @@ def analyse_incident(
     record the failure type, root cause, fix, confidence and similar incidents."""
     text = text_to_analyse(incident, log_text)
     analysis = analyse_log(text, hints=hints_for(incident))
+
     refinement = llm.refine(analysis, text) if llm is not None else None
+
     return record_analysis(
         session,
         incident,
@@ -118,12 +120,15 @@ def record_analysis(
 ) -> IncidentAnalysis:
     """Write an analysis onto the incident, with its similar incidents."""
     now = now or utcnow()
+
     similar = _similar(session, incident, analysis, now)
     if log_text is not None:
         incident.error_log = cap_log(log_text, max_log_bytes)
+
     if replace or _unclassified(incident):
         _classify(incident, analysis, refinement, fix_from_history(similar))
     _replace_placeholder(incident, analysis)
+
     incident.analysed_at = now
     incident.matched_rules = [
         *analysis.matched_rules,
@@ -131,11 +136,13 @@ def record_analysis(
     ]
     incident.similar_incidents = [match.as_json() for match in similar]
     incident.error_signature = analysis.signature
+
     if log_text is not None or incident.analysis_status not in NEEDS_LOG:
         incident.analysis_status, incident.analysis_error = ANALYSED, None
     else:
         incident.analysis_status = LOG_UNAVAILABLE
     incident.updated_at = now
+
     session.flush()
     log.info(
         "analysis.recorded",
@@ -145,6 +152,7 @@ def record_analysis(
         rule_id=analysis.rule_id,
         similar=len(similar),
     )
+
     return IncidentAnalysis(
         incident.public_id, analysis, tuple(similar), refinement is not None
     )
@@ -155,6 +163,7 @@ def record_log_failure(session: Session, incident: Incident, message: str) -> No
     incident.analysis_status = LOG_UNAVAILABLE
     incident.analysis_error = message[:2000]
     incident.updated_at = utcnow()
+
     session.flush()
     log.warning("analysis.log_unavailable", incident_id=incident.public_id)
 
@@ -171,10 +180,12 @@ def _classify(
 ) -> None:
     root_cause = refinement.root_cause if refinement else analysis.root_cause
     fix = refinement.suggested_fix if refinement else analysis.suggested_fix
+
     if history is not None and history.candidate.suggested_fix:
         # The fix that worked for the same failure before comes first.
         earlier = history.candidate.suggested_fix.split("\n\n", 1)[0].strip()
         fix = f"What fixed {history.candidate.incident_id}: {earlier}\n\n{fix}"
+
     incident.failure_type = analysis.failure_type.value
     incident.root_cause = root_cause
     incident.suggested_fix = fix
@@ -194,6 +205,7 @@ def _similar(
 ) -> list[Match]:
     if analysis.signature is None:
         return []
+
     candidates = repository.find_similar_candidates(
         session,
         incident,
@@ -202,6 +214,7 @@ def _similar(
         terms=search_terms(analysis.error_message or ""),
         now=now,
     )
+
     return rank_similar(analysis.signature, candidates)
 
 
@@ -227,12 +240,15 @@ def run_incident_analysis(
         target, log_error = _log_target(session, incident, settings)
         text_before = text_to_analyse(incident, None)
         hints = hints_for(incident)
+
     log_text = None
     if target is not None:
         log_text, log_error = _fetch(target, settings, client, sleep)
+
     text = log_text or text_before
     analysis = analyse_log(text, hints=hints)
     refinement = llm.refine(analysis, text) if llm is not None else None
+
     with database.transaction(write=True) as session:
         incident = incidents_repository.find_incident(session, team_id, incident_id)
         if incident is None:
@@ -249,6 +265,7 @@ def run_incident_analysis(
             replace=replace,
             max_log_bytes=settings.max_error_log_bytes,
         )
+
     return IncidentAnalysis(
         result.incident_id, analysis, result.similar, result.refined, log_error
     )

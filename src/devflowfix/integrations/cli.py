@@ -70,6 +70,7 @@ def create_team(
         raise _fail(error) from error
     finally:
         database.dispose()
+
     console.print(f"Team {name} is ready.")
 
 
@@ -77,6 +78,8 @@ def create_team(
 def set_integration(
     team: Annotated[str, typer.Argument(help="The team's name.")],
     provider: Annotated[str, typer.Argument(help="github, gitlab or jenkins.")],
+    # TODO: values given on the command line show in the process list and the
+    # shell history; only --generate-webhook-secret and the API avoid that.
     webhook_secret: Annotated[
         str | None, typer.Option(help="The webhook secret (16+ characters).")
     ] = None,
@@ -100,6 +103,7 @@ def set_integration(
     values: dict[str, str | None] = {name: None for name in clear or ()}
     if generate_webhook_secret:
         webhook_secret = secrets.token_hex(GENERATED_SECRET_BYTES)
+
     for name, value in (
         ("webhook_secret", webhook_secret),
         ("token", token),
@@ -107,6 +111,7 @@ def set_integration(
     ):
         if value is not None:
             values[name] = value
+
     settings = _settings()
     database = Database.from_settings(settings)
     try:
@@ -126,6 +131,7 @@ def set_integration(
         raise typer.Exit(1) from error
     finally:
         database.dispose()
+
     if generate_webhook_secret and webhook_secret:
         sys.stdout.write(webhook_secret + "\n")
     console.print(f"Updated {provider} for team {team}: {', '.join(sorted(values))}.")
@@ -144,6 +150,7 @@ def show_integrations(
         raise _fail(error) from error
     finally:
         database.dispose()
+
     table = Table(title=f"Integrations of team {team}")
     for column in ("provider", "webhook secret", "token", "base URL", "API"):
         table.add_column(column)
@@ -156,6 +163,7 @@ def show_integrations(
             state.base_url or "-",
             state.api_url or "-",
         )
+
     Console(width=160).print(table)
 
 
@@ -173,4 +181,5 @@ def reencrypt_secrets() -> None:
         raise _fail(error) from error
     finally:
         database.dispose()
+
     console.print(f"Re-encrypted the secrets of {count} integrations.")

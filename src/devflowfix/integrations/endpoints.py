@@ -40,6 +40,7 @@ def _read(
     state: IntegrationState, team: str, request: Request, settings: SettingsDep
 ) -> IntegrationRead:
     row = state.integration
+
     return IntegrationRead(
         provider=state.provider,
         configured=row is not None,

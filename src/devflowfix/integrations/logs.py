@@ -28,6 +28,7 @@ from devflowfix.integrations.retry import (
 )
 from devflowfix.vocabulary import Provider
 
+# TODO: a run with more failed jobs contributes only its first five logs.
 MAX_JOBS = 5
 FAILED_CONCLUSIONS = frozenset({"failure", "timed_out", "startup_failure"})
 
@@ -52,6 +53,7 @@ def fetch_job_log(
     """The failed jobs' log text; raises `LogFetchError` with the reason."""
     own_client = client is None
     http = client or new_client(options)
+
     try:
         fetch = {
             Provider.GITHUB: _github_log,

@@ -74,6 +74,7 @@ def requested_wait(response: httpx.Response, now: float) -> float | None:
             return max(0.0, parsedate_to_datetime(retry_after).timestamp() - now)
         except (TypeError, ValueError):
             return None
+
     reset = response.headers.get("x-ratelimit-reset")
     if response.headers.get("x-ratelimit-remaining") == "0" and reset:
         try:
@@ -123,8 +124,10 @@ def get_with_retries(
             problem, wait = "a timeout", None
         except httpx.TransportError as exc:
             problem, wait = f"a connection error ({type(exc).__name__})", None
+
         if attempt + 1 == options.attempts:
             break
+
         delay = BACKOFF_BASE_SECONDS * 2**attempt if wait is None else wait
         if delay > options.max_wait_seconds:
             raise LogFetchError(
@@ -133,6 +136,7 @@ def get_with_retries(
                 retryable=True,
             )
         sleep(delay)
+
     raise LogFetchError(
         f"{label} failed after {options.attempts} attempts; the last was {problem}.",
         retryable=True,
@@ -152,6 +156,7 @@ def _tail_of_body(response: httpx.Response, options: FetchOptions, label: str) -
                 f"{options.download_deadline_seconds:.0f} s).",
                 retryable=True,
             )
+
     return bytes(kept[-options.max_bytes :])
 
 

@@ -67,13 +67,16 @@ def set_integration(
     """Change the given settings of the team's integration with `provider`."""
     changes = {name: getattr(data, name) for name in data.model_fields_set}
     _check_token(provider, changes.get("token"))
+
     integration = repository.find_integration(session, team_id, provider.value)
     if integration is None:
         integration = TeamIntegration(team_id=team_id, provider=provider.value)
         repository.add_integration(session, integration)
+
     _apply(integration, changes, box)
     integration.updated_at = utcnow()
     session.flush()
+
     log.info(
         "integration.updated",
         team_id=team_id,
@@ -139,6 +142,7 @@ def reencrypt_secrets(session: Session, box: SecretBox) -> int:
             row.webhook_secret_encrypted = box.reencrypt(row.webhook_secret_encrypted)
         if row.token_encrypted:
             row.token_encrypted = box.reencrypt(row.token_encrypted)
+
     session.flush()
     log.info("integration.secrets_reencrypted", rows=len(rows))
     return len(rows)
@@ -157,6 +161,7 @@ def log_target_for(session: Session, incident: Incident, box: SecretBox) -> LogT
         raise LogFetchError(
             "The incident did not come from a provider webhook.", retryable=False
         ) from exc
+
     state = read_integration(session, incident.team_id, provider)
     row = state.integration
     if row is None or row.token_encrypted is None:
@@ -165,11 +170,13 @@ def log_target_for(session: Session, incident: Incident, box: SecretBox) -> LogT
             f"one with PUT /api/v1/integrations/{provider.value}.",
             retryable=False,
         )
+
     if state.api_url is None:
         raise LogFetchError(
             f"The team has no {provider.value} base_url to fetch the log from.",
             retryable=False,
         )
+
     return LogTarget(
         provider=provider,
         api_url=state.api_url,
@@ -192,4 +199,5 @@ def pull_request_credentials(
         credentials[RemoteProvider(state.provider.value)] = Credentials(
             token=token, base_url=row.base_url
         )
+
     return credentials

@@ -40,6 +40,7 @@ async def webhook_body(request: Request, settings: SettingsDep) -> bytes:
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"A webhook body is at most {limit} bytes.")
+
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
@@ -81,12 +82,14 @@ def _answer(
         if incident
         else None
     )
+
     receipt = WebhookReceipt(
         status=result.status,
         incident_id=incident.public_id if incident else None,
         incident_url=url,
         reason=result.reason,
     )
+
     created = result.status is DeliveryStatus.CREATED
     return JSONResponse(
         receipt.model_dump(mode="json"),

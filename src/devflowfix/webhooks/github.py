@@ -107,10 +107,12 @@ def _job_failure(event: WorkflowJobEvent) -> FailureEvent | Ignored:
     ignored = _ignored(event.action, job.conclusion)
     if ignored is not None:
         return ignored
+
     conclusion = job.conclusion or "failure"
     failed_step = next(
         (step.name for step in job.steps if step.conclusion in FAILED), None
     )
+
     return FailureEvent(
         provider=Provider.GITHUB,
         external_id=external_id(job.run_id, job.run_attempt),
@@ -134,6 +136,7 @@ def _run_failure(event: WorkflowRunEvent) -> FailureEvent | Ignored:
     ignored = _ignored(event.action, run.conclusion)
     if ignored is not None:
         return ignored
+
     conclusion = run.conclusion or "failure"
     return FailureEvent(
         provider=Provider.GITHUB,

@@ -108,9 +108,11 @@ def _pipeline_failure(event: PipelineEvent) -> FailureEvent | Ignored:
     pipeline = event.object_attributes
     if pipeline.status != "failed":
         return Ignored(f"status {pipeline.status}")
+
     failed = [b for b in event.builds if b.status == "failed" and not b.allow_failure]
     reason = next((b.failure_reason for b in failed if b.failure_reason), None)
     web_url = event.project.web_url
+
     return FailureEvent(
         provider=Provider.GITLAB,
         external_id=str(pipeline.id),
@@ -137,10 +139,12 @@ def _job_failure(event: JobEvent) -> FailureEvent | Ignored:
         return Ignored(f"status {event.build_status}")
     if event.build_allow_failure:
         return Ignored("the job is allowed to fail")
+
     project = event.project
     web_url = project.web_url if project else None
     homepage = event.repository.homepage if event.repository else None
     path = project.path_with_namespace if project else None
+
     return FailureEvent(
         provider=Provider.GITLAB,
         external_id=str(event.pipeline_id),

@@ -62,10 +62,12 @@ def read_event(payload: dict[str, Any]) -> FailureEvent | Ignored:
     """The failure in a Jenkins notification, or why it is ignored."""
     notification = Notification.model_validate(payload)
     build = notification.build
+
     if build.phase not in DONE:
         return Ignored(f"phase {build.phase}")
     if build.status not in FAILED:
         return Ignored(f"status {build.status}")
+
     scm = build.scm or Scm()
     return FailureEvent(
         provider=Provider.JENKINS,

@@ -23,6 +23,8 @@ def find_delivered_incident(
     )
 
 
+# TODO: deliveries are kept until their incident is deleted; nothing prunes
+# the table sooner.
 def add_delivery(
     session: Session, team_id: int, provider: str, delivery_id: str, incident_id: int
 ) -> None:

@@ -81,10 +81,12 @@ def verify_delivery(
             f"No {delivery.provider.value} webhook is set up for team "
             f"{delivery.team!r}."
         )
+
     if delivery.provider is Provider.GITLAB:
         check_shared_token(secret, delivery.credential)
     else:
         check_body_signature(secret, delivery.body, delivery.credential)
+
     outcome = _read_outcome(delivery, _payload(delivery))
     return VerifiedDelivery(team.id, delivery.provider, delivery.delivery_id, outcome)
 
@@ -133,6 +135,7 @@ def record_delivery(
     if isinstance(verified.outcome, Ignored):
         _log(verified, DeliveryStatus.IGNORED, None)
         return DeliveryResult(DeliveryStatus.IGNORED, reason=verified.outcome.reason)
+
     event = verified.outcome
     if verified.delivery_id:
         seen = repository.find_delivered_incident(
@@ -141,8 +144,12 @@ def record_delivery(
         if seen is not None:
             _log(verified, DeliveryStatus.DUPLICATE, seen)
             return DeliveryResult(DeliveryStatus.DUPLICATE, seen)
+
+    # TODO: enqueue an incident_analysis job for a created incident once the
+    # jobs engine exists; until then the incident stays `awaiting_log`.
     incident, created = _find_or_create(session, verified.team_id, event, max_log_bytes)
     _remember_delivery(session, verified, incident)
+
     status = DeliveryStatus.CREATED if created else DeliveryStatus.DUPLICATE
     _log(verified, status, incident)
     return DeliveryResult(status, incident)
@@ -155,6 +162,7 @@ def _find_or_create(
     existing = incidents_repository.find_incident_by_external_id(
         session, team_id, source, event.external_id
     )
+
     if existing is None:
         try:
             # A concurrent delivery of the same run may insert first.
@@ -168,6 +176,7 @@ def _find_or_create(
             )
             if existing is None:
                 raise
+
     _add_job_ids(existing, event)
     return existing, False
 
@@ -180,6 +189,7 @@ def _new_incident(team_id: int, event: FailureEvent, max_log_bytes: int) -> Inci
         "failed_step": event.failed_step,
         "placeholder_message": True,
     }
+
     return Incident(
         team_id=team_id,
         source=event.provider.source.value,

@@ -76,10 +76,12 @@ class Rule:
         for match in matches:
             for name, value in _clean(match.groupdict()).items():
                 values.setdefault(name, value)
+
         if self.collect:
             values[f"{self.collect}_list"] = _listing(
                 [match.group(self.collect) for match in matches]
             )
+
         return fill(self.root_cause, values), fill(self.suggested_fix, values)
 
 
@@ -118,6 +120,7 @@ def _clean(groups: Mapping[str, str | None]) -> dict[str, str]:
             text = workspace_relative(text)
         if len(text) > MAX_VALUE_CHARS:
             text = text[: MAX_VALUE_CHARS - 3] + "..."
+
         cleaned.setdefault(name, text.rstrip("."))
     return cleaned
 
@@ -148,6 +151,7 @@ def rule(
     requires: Sequence[str] = (),
 ) -> Rule:
     """A rule with its pattern compiled for multi-line text."""
+
     flags = re.MULTILINE | (re.IGNORECASE if ignore_case else 0)
     return Rule(
         rule_id=rule_id,
