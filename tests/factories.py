@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import itertools
+import json
 import os
 import secrets
 import subprocess
@@ -20,8 +23,12 @@ from devflowfix.config import Settings
 from devflowfix.db import Database
 from devflowfix.incidents import service as incident_service
 from devflowfix.incidents.schemas import IncidentCreate
+from devflowfix.integrations import service as integration_service
+from devflowfix.integrations.crypto import SecretBox
+from devflowfix.integrations.schemas import IntegrationUpdate
 from devflowfix.models import Incident, IncidentTag, Job, User
-from devflowfix.vocabulary import Role, Severity
+from devflowfix.vocabulary import Provider, Role, Severity
+from devflowfix.webhooks import service as webhook_service
 
 PASSWORD = "correct-horse-battery"
 _emails = itertools.count(1)
@@ -197,3 +204,80 @@ def make_incidents(
             ],
         )
     return sorted(ids)
+
+
+WEBHOOK_SECRET = "whsec-test-0123456789abcdef"
+WEBHOOK_DATA = Path(__file__).resolve().parent / "data" / "webhooks"
+
+
+def make_integration(
+    database: Database,
+    settings: Settings,
+    *,
+    team: str = "acme",
+    provider: Provider = Provider.GITHUB,
+    webhook_secret: str | None = WEBHOOK_SECRET,
+    token: str | None = None,
+    base_url: str | None = None,
+) -> None:
+    """Set a team's integration with `provider`, creating the team if needed."""
+    values = {"webhook_secret": webhook_secret, "token": token, "base_url": base_url}
+    with database.transaction() as session:
+        team_row = auth_service.ensure_team(session, team)
+        integration_service.set_integration(
+            session,
+            team_row.id,
+            provider,
+            IntegrationUpdate.model_validate(values),
+            SecretBox.from_settings(settings),
+        )
+
+
+def webhook_payload(name: str, **changes: Any) -> dict[str, Any]:
+    """A provider's example payload from tests/data/webhooks, with changes.
+
+    A change key such as `workflow_job.conclusion` sets a nested field.
+    """
+    payload: dict[str, Any] = json.loads((WEBHOOK_DATA / f"{name}.json").read_text())
+    for path, value in changes.items():
+        target = payload
+        *parents, leaf = path.split(".")
+        for parent in parents:
+            target = target[parent]
+        target[leaf] = value
+    return payload
+
+
+def signed_headers(
+    body: bytes, *, secret: str = WEBHOOK_SECRET, header: str = "X-Hub-Signature-256"
+) -> dict[str, str]:
+    signature = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return {header: signature, "Content-Type": "application/json"}
+
+
+def deliver_webhook(
+    database: Database,
+    settings: Settings,
+    payload: dict[str, Any],
+    *,
+    team: str = "acme",
+    event: str = "workflow_job",
+) -> Incident:
+    """A signed GitHub delivery stored through the webhooks service."""
+    body = json.dumps(payload).encode()
+    delivery = webhook_service.Delivery(
+        Provider.GITHUB,
+        team,
+        body,
+        event,
+        None,
+        signed_headers(body)["X-Hub-Signature-256"],
+    )
+    box = SecretBox.from_settings(settings)
+    with database.transaction() as session:
+        verified = webhook_service.verify_delivery(session, delivery, box)
+        result = webhook_service.record_delivery(
+            session, verified, max_log_bytes=settings.max_error_log_bytes
+        )
+    assert result.incident is not None
+    return result.incident

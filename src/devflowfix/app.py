@@ -16,6 +16,7 @@ from devflowfix.db import Database
 from devflowfix.errors import install_error_handlers
 from devflowfix.health.endpoints import router as health_router
 from devflowfix.incidents.endpoints import router as incidents_router
+from devflowfix.integrations.endpoints import router as integrations_router
 from devflowfix.jobs.endpoints import router as jobs_router
 from devflowfix.jobs.engines import build_api_engine
 from devflowfix.jobs.registry import load_job_types
@@ -25,6 +26,7 @@ from devflowfix.openapi import install_openapi
 from devflowfix.ratelimit import RateLimiter, RateLimitMiddleware
 from devflowfix.search.endpoints import router as search_router
 from devflowfix.users.endpoints import router as users_router
+from devflowfix.webhooks.endpoints import router as webhooks_router
 
 DESCRIPTION = """
 DevFlowFix stores CI/CD failures as incidents, analyses their logs, and lets a
@@ -89,6 +91,8 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     # /api/v1/incidents/{incident_id}, or that route would take them.
     app.include_router(search_router)
     app.include_router(incidents_router)
+    app.include_router(integrations_router)
+    app.include_router(webhooks_router)
     app.include_router(users_router)
     app.include_router(jobs_router)
     return app
