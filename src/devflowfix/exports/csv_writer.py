@@ -133,10 +133,11 @@ def iter_incident_csv(
             control.advance(ExportStep.ROWS, written, total)
             yield chunker.take()
 
-    chunker.writer.writerows(pending)
-    written += len(pending)
-    control.advance(ExportStep.ROWS, written, total)
-    yield chunker.take()
+    if pending or not written:
+        chunker.writer.writerows(pending)
+        written += len(pending)
+        control.advance(ExportStep.ROWS, written, total)
+        yield chunker.take()
 
 
 def write_incident_csv(
