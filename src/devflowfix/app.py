@@ -19,7 +19,9 @@ from devflowfix.health.endpoints import router as health_router
 from devflowfix.incidents.endpoints import router as incidents_router
 from devflowfix.logging import configure_logging
 from devflowfix.middleware import HTTPMetrics, RequestContextMiddleware
+from devflowfix.openapi import install_openapi
 from devflowfix.ratelimit import RateLimiter, RateLimitMiddleware
+from devflowfix.users.endpoints import router as users_router
 
 DESCRIPTION = """
 DevFlowFix stores CI/CD failures as incidents, analyses their logs, and lets a
@@ -60,6 +62,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     app.state.metrics = metrics
 
     install_error_handlers(app)
+    install_openapi(app)
     if limiter is not None:
         app.add_middleware(RateLimitMiddleware, limiter=limiter)
     app.add_middleware(
@@ -75,4 +78,5 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     app.include_router(exports_router)
     app.include_router(incidents_router)
     app.include_router(analytics_router)
+    app.include_router(users_router)
     return app

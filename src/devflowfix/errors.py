@@ -12,6 +12,7 @@ here render them, and also FastAPI's validation errors, Starlette's HTTP errors
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Self
@@ -227,13 +228,29 @@ async def _handle_http_error(request: Request, exc: Exception) -> JSONResponse:
     message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
     if exc.status_code == 404 and message == "Not Found":
         message = "No such resource."
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(_allowed_methods(request))
     return error_response(
-        request_id_of(request),
-        exc.status_code,
-        code,
-        message,
-        headers=dict(exc.headers or {}),
+        request_id_of(request), exc.status_code, code, message, headers=headers
     )
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    # Starlette's own Allow names only the methods of the first route on the
+    # path, while /api/v1/incidents/{incident_id} has GET, PATCH and DELETE on
+    # three routes; the OpenAPI document knows them all.
+    # A fixed path such as /api/v1/incidents/export answers for itself: no
+    # incident id is called "export", so the {incident_id} routes do not count.
+    paths: dict[str, Any] = request.app.openapi().get("paths", {})
+    if request.url.path in paths:
+        return sorted(method.upper() for method in paths[request.url.path])
+    methods: set[str] = set()
+    for template, operations in paths.items():
+        pattern = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template))
+        if re.fullmatch(pattern, request.url.path):
+            methods.update(method.upper() for method in operations)
+    return sorted(methods)
 
 
 def install_error_handlers(app: FastAPI) -> None:

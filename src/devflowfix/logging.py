@@ -34,6 +34,7 @@ def configure_logging(*, json_lines: bool, level: str = "INFO") -> None:
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         redact_secrets,
     ]
+
     renderer: Processor = (
         structlog.processors.JSONRenderer()
         if json_lines
@@ -58,6 +59,7 @@ def configure_logging(*, json_lines: bool, level: str = "INFO") -> None:
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=shared, processors=final
     )
+
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter)
     root = logging.getLogger()

@@ -114,18 +114,20 @@ class RequestContextMiddleware:
             if not response_started:
                 await send_error(send_with_id, request_id, InternalError())
         finally:
-            elapsed = time.perf_counter() - started
-            route = route_template(scope)
-            self.metrics.observe(scope["method"], route, status, elapsed)
-            log.info(
-                "http.request",
-                method=scope["method"],
-                path=scope.get("path"),
-                route=route,
-                status=status,
-                duration_ms=round(elapsed * 1000, 2),
-            )
+            self._record(scope, status, time.perf_counter() - started)
             clear_request()
+
+    def _record(self, scope: Scope, status: int, elapsed: float) -> None:
+        route = route_template(scope)
+        self.metrics.observe(scope["method"], route, status, elapsed)
+        log.info(
+            "http.request",
+            method=scope["method"],
+            path=scope.get("path"),
+            route=route,
+            status=status,
+            duration_ms=round(elapsed * 1000, 2),
+        )
 
     @staticmethod
     def _request_id(scope: Scope) -> str:

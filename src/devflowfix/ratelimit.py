@@ -123,6 +123,7 @@ class RateLimitMiddleware:
             "X-RateLimit-Remaining": str(remaining),
             "X-RateLimit-Reset": str(math.ceil(reset_at)),
         }
+
         if not allowed:
             log.warning("ratelimit.refused", key=key.split(":", 1)[0])
             retry_after = max(1, reset_in)

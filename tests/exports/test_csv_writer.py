@@ -137,7 +137,7 @@ def test_commas_quotes_newlines_and_unicode_are_quoted_per_rfc_4180() -> None:
 
 def test_user_text_cells_are_neutralised_and_parse_back_with_the_apostrophe() -> None:
     row = make_export_row(
-        error_message="=HYPERLINK(\"http://evil.example\")",
+        error_message='=HYPERLINK("http://evil.example")',
         root_cause="@import",
         branch="-rf",
         workflow="+x",
@@ -147,7 +147,7 @@ def test_user_text_cells_are_neutralised_and_parse_back_with_the_apostrophe() ->
     parsed = parse(render([row]))[1]
 
     assert parsed[INCIDENT_COLUMNS.index("error_message")] == (
-        "'=HYPERLINK(\"http://evil.example\")"
+        '\'=HYPERLINK("http://evil.example")'
     )
     assert parsed[INCIDENT_COLUMNS.index("root_cause")] == "'@import"
     assert parsed[INCIDENT_COLUMNS.index("branch")] == "'-rf"

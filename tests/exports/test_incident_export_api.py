@@ -86,7 +86,7 @@ def test_csv_rows_equal_the_database_rows_newest_first(
             database,
             member,
             created_at=now - timedelta(hours=number),
-            error_message=f"step {number} failed, exit \"1\"\nsee log ünïcødé",
+            error_message=f'step {number} failed, exit "1"\nsee log ünïcødé',
             severity=["low", "medium", "high", "critical"][number % 4],
             outcome="success" if number % 2 else "failed",
             resolved_at="2026-11-28T11:00:00Z" if number % 3 == 0 else None,
@@ -119,13 +119,13 @@ def test_download_carries_type_and_both_file_names(
 
     assert csv_response.headers["content-type"] == "text/csv; charset=utf-8"
     assert csv_response.headers["content-disposition"] == (
-        f"attachment; filename=\"incidents-{today}.csv\"; "
+        f'attachment; filename="incidents-{today}.csv"; '
         f"filename*=UTF-8''incidents-{today}.csv"
     )
     assert csv_response.headers["cache-control"] == "private, no-store"
     assert pdf_response.headers["content-type"] == "application/pdf"
     assert pdf_response.headers["content-disposition"] == (
-        f"attachment; filename=\"incidents-{today}.pdf\"; "
+        f'attachment; filename="incidents-{today}.pdf"; '
         f"filename*=UTF-8''incidents-{today}.pdf"
     )
     assert pdf_response.content.startswith(b"%PDF-")
@@ -134,11 +134,11 @@ def test_download_carries_type_and_both_file_names(
 def test_formula_cells_are_neutralised_in_the_download(
     client: TestClient, database: Database, member: User, headers: dict[str, str]
 ) -> None:
-    make_incident(database, member, error_message="=HYPERLINK(\"x\")", tags=["@ops"])
+    make_incident(database, member, error_message='=HYPERLINK("x")', tags=["@ops"])
 
     row = parse_csv(client.get(f"{EXPORT}?format=csv", headers=headers).text)[0]
 
-    assert row["error_message"] == "'=HYPERLINK(\"x\")"
+    assert row["error_message"] == '\'=HYPERLINK("x")'
     assert row["tags"] == "'@ops"
 
 
@@ -290,7 +290,9 @@ def test_viewers_export_too(
     make_incident(database, member)
     viewer = make_user(database, role=Role.VIEWER)
 
-    response = client.get(f"{EXPORT}?format=csv", headers=auth_headers(viewer, settings))
+    response = client.get(
+        f"{EXPORT}?format=csv", headers=auth_headers(viewer, settings)
+    )
 
     assert response.status_code == 200
     assert len(parse_csv(response.text)) == 1
@@ -323,7 +325,7 @@ def test_export_needs_a_token(client: TestClient) -> None:
         ("format=csv&min_confidence=0.9&max_confidence=0.1", ["query"]),
         ("format=csv&min_confidence=2", ["query", "min_confidence"]),
         ("format=csv&timezone=Mars/Olympus", ["query", "timezone"]),
-        ("format=csv&tags=has space", ["query", "tags"]),
+        ("format=csv&tags=has space", ["query", "tags", 0]),
         ("format=csv&repository=not a repo", ["query", "repository"]),
         ("format=csv&colour=red", ["query", "colour"]),
     ],

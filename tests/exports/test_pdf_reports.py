@@ -18,6 +18,7 @@ from devflowfix.vocabulary import Severity
 from factories import make_export_row
 
 GENERATED_AT = datetime(2026, 12, 3, 9, 15, tzinfo=UTC)
+RESOLVED_AT = datetime(2026, 11, 28, 11, 30, tzinfo=UTC)
 CONTEXT = IncidentReportContext(
     team="acme",
     generated_at=GENERATED_AT,
@@ -29,7 +30,10 @@ CONTEXT = IncidentReportContext(
 
 def page_texts(data: bytes) -> list[str]:
     """Each page's text with runs of whitespace made single spaces."""
-    return [" ".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(data)).pages]
+    return [
+        " ".join(page.extract_text().split())
+        for page in PdfReader(io.BytesIO(data)).pages
+    ]
 
 
 def render(rows: list, context: IncidentReportContext = CONTEXT) -> tuple[bytes, int]:
@@ -44,7 +48,9 @@ def test_report_shows_title_filters_figures_and_every_incident() -> None:
             number,
             severity=Severity.CRITICAL if number % 4 == 0 else Severity.LOW,
             outcome="success" if number % 2 else "failed",
-            resolved_at=datetime(2026, 11, 28, 11, 30, tzinfo=UTC) if number % 2 else None,
+            resolved_at=datetime(2026, 11, 28, 11, 30, tzinfo=UTC)
+            if number % 2
+            else None,
             resolution_time_seconds=600 * (number + 1) if number % 2 else None,
         )
         for number in range(40)

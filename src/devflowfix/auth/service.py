@@ -59,6 +59,7 @@ def create_user(
         )
     if repository.find_user_by_email(session, email) is not None:
         raise Conflict(f"A user with the email {email} already exists.")
+
     team = ensure_team(session, team_name)
     user = User(
         email=email,
@@ -69,6 +70,7 @@ def create_user(
     )
     session.add(user)
     session.flush()
+
     log.info("user.created", user_id=user.public_id, team=team.name, role=user.role)
     return user
 

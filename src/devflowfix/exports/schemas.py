@@ -2,18 +2,33 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from devflowfix.errors import ValidationFailed
-from devflowfix.incidents.schemas import Repository, Tags
+from devflowfix.fields import Tags
+from devflowfix.incidents.schemas import Repository
 from devflowfix.search.dates import DatePreset
 from devflowfix.search.schemas import IncidentFilters
 from devflowfix.vocabulary import FailureType, Outcome, Severity, Source
 
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+
+
+def _iso_8601(value: Any) -> Any:
+    # Pydantic would read "-1945" as a Unix time; the parameter is ISO 8601.
+    if isinstance(value, str) and not _ISO_DATE.match(value):
+        raise ValueError(
+            "give an ISO 8601 date or date-time, e.g. 2026-12-01T00:00:00Z"
+        )
+    return value
+
+
+IsoDatetime = Annotated[datetime, BeforeValidator(_iso_8601)]
 MAX_EXPORT_LIMIT = 1000
 DEFAULT_EXPORT_LIMIT = 100
 Unit = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
@@ -87,10 +102,10 @@ class IncidentExportQuery(BaseModel):
     min_confidence: Unit | None = None
     max_confidence: Unit | None = None
     date_preset: DatePreset | None = None
-    start_date: datetime | None = Field(
+    start_date: IsoDatetime | None = Field(
         default=None, description="ISO 8601; without an offset it is UTC."
     )
-    end_date: datetime | None = Field(
+    end_date: IsoDatetime | None = Field(
         default=None, description="ISO 8601, inclusive; without an offset it is UTC."
     )
     timezone: str | None = Field(

@@ -2,67 +2,39 @@
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Self
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
+    StringConstraints,
 )
 
+from devflowfix.fields import Tags, UTCDatetime
 from devflowfix.models import Incident
 from devflowfix.vocabulary import FailureType, Outcome, Severity, Source
 
-TAG = re.compile(r"^[\w.:/+#@-]{1,64}$")
-MAX_TAGS = 32
-
-
-def _as_utc(value: datetime) -> datetime:
-    # A datetime without an offset is read as UTC, the service's only timezone.
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
-
-
-def _normalise_tags(values: list[str]) -> list[str]:
-    seen: dict[str, None] = {}
-    for raw in values:
-        tag = raw.strip().lower()
-        if not TAG.match(tag):
-            raise ValueError(
-                "a tag is 1-64 letters, digits or . : / + # @ - _ with no spaces"
-            )
-        seen.setdefault(tag, None)
-    if len(seen) > MAX_TAGS:
-        raise ValueError(f"at most {MAX_TAGS} tags")
-    return list(seen)
-
-
-def _strip(value: Any) -> Any:
-    return value.strip() if isinstance(value, str) else value
-
-
-UTCDatetime = Annotated[datetime, AfterValidator(_as_utc)]
-Tags = Annotated[list[str], AfterValidator(_normalise_tags)]
 Repository = Annotated[
     str,
-    BeforeValidator(_strip),
-    Field(
+    StringConstraints(
+        strip_whitespace=True,
         max_length=255,
         pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+$",
+    ),
+    Field(
         description="`owner/name`; GitLab's nested groups are allowed.",
         examples=["acme/payments-api"],
     ),
 ]
-ShortText = Annotated[str, BeforeValidator(_strip), Field(min_length=1, max_length=255)]
+ShortText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)
+]
 LongText = Annotated[str, Field(max_length=20_000)]
 CommitSha = Annotated[str, Field(pattern=r"^[0-9a-fA-F]{7,64}$")]
 RunUrl = Annotated[str, Field(max_length=2048, pattern=r"^https?://[^\s]+$")]
-Confidence = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+Confidence = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False, strict=True)]
 
 
 class IncidentFields(BaseModel):

@@ -51,6 +51,7 @@ def create_incident(
                 f"Incident {existing.public_id} already has external_id "
                 f"{data.external_id!r} for source {data.source}."
             )
+
     now = utcnow()
     happened_at = data.timestamp or now
     values = data.model_dump(exclude={"timestamp", "error_log"})
@@ -65,6 +66,7 @@ def create_incident(
         resolution_time_seconds=resolution_seconds(happened_at, data.resolved_at),
     )
     repository.add_incident(session, incident)
+
     log.info("incident.created", incident_id=incident.public_id, source=data.source)
     return incident
 
@@ -93,6 +95,7 @@ def update_incident(
             raise ValidationFailed.for_field(field, f"{field} cannot be null.")
     if "error_log" in changes:
         changes["error_log"] = cap_log(changes["error_log"], max_log_bytes)
+
     for field, value in changes.items():
         setattr(incident, field, value)
     incident.resolution_time_seconds = resolution_seconds(
@@ -102,6 +105,7 @@ def update_incident(
     session.flush()
     if "tags" in changes:
         repository.write_tag_rows(session, incident)
+
     log.info("incident.updated", incident_id=incident.public_id, fields=sorted(changes))
     return incident
 

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from devflowfix.incidents.schemas import Repository, Tags
+from devflowfix.fields import Tags, UTCDatetime
+from devflowfix.incidents.schemas import Repository
 from devflowfix.search.dates import DatePreset, DateRange, resolve_preset
 from devflowfix.vocabulary import FailureType, Outcome, Severity, Source
-
-
-def _as_utc(value: datetime) -> datetime:
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
 
 
 def _known_timezone(value: str) -> str:
@@ -27,8 +22,7 @@ def _known_timezone(value: str) -> str:
     return value
 
 
-UTCDatetime = Annotated[datetime, AfterValidator(_as_utc)]
-Unit = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+Unit = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False, strict=True)]
 
 
 class IncidentFilters(BaseModel):

@@ -1,0 +1,52 @@
+"""Field types shared by request schemas, each visible in the OpenAPI document."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
+
+MAX_TAGS = 32
+
+
+def _text_or_datetime(value: Any) -> Any:
+    # Pydantic would also take a number as a Unix time; the documented type is
+    # an ISO 8601 string, and a stray number is more likely a client bug.
+    if isinstance(value, (str, datetime)):
+        return value
+    raise ValueError("give an ISO 8601 date-time string")
+
+
+def _as_utc(value: datetime) -> datetime:
+    # A datetime without an offset is read as UTC, the service's only timezone.
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def _unique(values: list[str]) -> list[str]:
+    return list(dict.fromkeys(values))
+
+
+UTCDatetime = Annotated[
+    datetime, BeforeValidator(_text_or_datetime), AfterValidator(_as_utc)
+]
+Tag = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True,
+        to_lower=True,
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_.:/+#@-]+$",
+    ),
+]
+Tags = Annotated[
+    list[Tag],
+    Field(
+        max_length=MAX_TAGS,
+        description="Lower-cased, duplicates dropped; letters, digits, . : / + # @ - _",
+    ),
+    AfterValidator(_unique),
+]

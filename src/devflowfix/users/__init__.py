@@ -1,0 +1,1 @@
+"""Team user management for admins."""
