@@ -27,16 +27,16 @@ def analytics_csv(report: AnalyticsRead) -> bytes:
 
 
 def analytics_rows(report: AnalyticsRead) -> Iterator[Line]:
-    """Every figure of `report` in the documented order."""
-    yield from _period_rows(
-        "current",
-        PeriodFigures(
-            period=report.period,
-            totals=report.totals,
-            resolution_time_seconds=report.resolution_time_seconds,
-        ),
+    """Every figure of `report`, section by section, in the documented order."""
+    current = PeriodFigures(
+        period=report.period,
+        totals=report.totals,
+        resolution_time_seconds=report.resolution_time_seconds,
     )
-    yield from _period_rows("previous", report.previous)
+    periods = (("current", current), ("previous", report.previous))
+    for section in (_period_rows, _totals_rows, _resolution_rows):
+        for name, figures in periods:
+            yield from section(name, figures)
     for metric, change in report.change.items():
         yield ("change", metric, "current", "difference", change.difference)
         yield ("change", metric, "current", "percent", change.percent)
@@ -74,10 +74,16 @@ def _period_rows(period: str, figures: PeriodFigures) -> Iterator[Line]:
     yield ("period", "start", period, "", format_datetime(figures.period.start))
     yield ("period", "end", period, "", format_datetime(figures.period.end))
     yield ("period", "days", period, "", figures.period.days)
+
+
+def _totals_rows(period: str, figures: PeriodFigures) -> Iterator[Line]:
     totals = figures.totals
     for metric in ("incidents", "resolved", "unresolved", "decided", "succeeded"):
         yield ("totals", metric, period, "", getattr(totals, metric))
     yield ("totals", "success_rate", period, "", totals.success_rate)
+
+
+def _resolution_rows(period: str, figures: PeriodFigures) -> Iterator[Line]:
     times = figures.resolution_time_seconds
     for metric in ("mean", "median", "p90"):
         yield ("resolution_time_seconds", metric, period, "", getattr(times, metric))
