@@ -34,9 +34,9 @@ def analytics_rows(report: AnalyticsRead) -> Iterator[Line]:
         resolution_time_seconds=report.resolution_time_seconds,
     )
     periods = (("current", current), ("previous", report.previous))
-    for section in (_period_rows, _totals_rows, _resolution_rows):
+    for rows_of in (_period_rows, _totals_rows, _resolution_rows):
         for name, figures in periods:
-            yield from section(name, figures)
+            yield from rows_of(name, figures)
     for metric, change in report.change.items():
         yield ("change", metric, "current", "difference", change.difference)
         yield ("change", metric, "current", "percent", change.percent)
