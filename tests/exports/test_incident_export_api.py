@@ -42,7 +42,8 @@ def exported_ids(client: TestClient, headers: dict[str, str], query: str) -> lis
 
 
 def iso(value: datetime | None) -> str:
-    return "" if value is None else value.isoformat().replace("+00:00", "Z")
+    """ISO 8601 UTC to the second, as the CSV writes datetimes."""
+    return "" if value is None else value.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def expected_row(incident: Incident) -> dict[str, str]:

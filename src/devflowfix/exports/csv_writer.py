@@ -10,10 +10,10 @@ import csv
 import io
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
+from devflowfix.exports.cells import neutralise
 from devflowfix.exports.progress import NO_CONTROL, ExportControl, ExportStep
-from devflowfix.exports.repository import IncidentRow
 
 CHUNK_ROWS = 1000
 
@@ -42,59 +42,12 @@ INCIDENT_COLUMNS: tuple[str, ...] = (
     "resolution_time_seconds",
 )
 
-# A spreadsheet runs a cell that starts with one of these as a formula (or, for
-# tab and carriage return, strips them and then does); a leading apostrophe
-# makes it plain text, which is what OWASP's CSV injection advice recommends.
-FORMULA_STARTS = frozenset("=+-@\t\r")
-TAG_SEPARATOR = " "
-
-
-def neutralise(value: str | None) -> str:
-    """The cell for user text: empty for none, apostrophe before a formula start."""
-    if not value:
-        return ""
-    if value[0] in FORMULA_STARTS:
-        return "'" + value
-    return value
-
 
 def format_datetime(value: datetime | None) -> str:
-    """ISO 8601 in UTC with `Z`, as the JSON API writes datetimes."""
+    """ISO 8601 in UTC with `Z`, to the second, as the incident CSV has them."""
     if value is None:
         return ""
-    return value.isoformat().replace("+00:00", "Z")
-
-
-def _optional_number(value: float | None) -> str:
-    return "" if value is None else str(value)
-
-
-def incident_cells(row: IncidentRow) -> tuple[str, ...]:
-    """The cells of one incident, in the order of `INCIDENT_COLUMNS`."""
-    return (
-        row.incident_id,
-        format_datetime(row.timestamp),
-        format_datetime(row.created_at),
-        format_datetime(row.updated_at),
-        format_datetime(row.resolved_at),
-        row.source,
-        row.severity.value,
-        row.failure_type,
-        row.outcome,
-        neutralise(row.repository),
-        neutralise(row.branch),
-        neutralise(row.commit_sha),
-        neutralise(row.workflow),
-        neutralise(row.job),
-        neutralise(row.run_url),
-        neutralise(row.external_id),
-        neutralise(row.error_message),
-        neutralise(row.root_cause),
-        neutralise(row.suggested_fix),
-        _optional_number(row.confidence),
-        neutralise(TAG_SEPARATOR.join(row.tags or ())),
-        _optional_number(row.resolution_time_seconds),
-    )
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class _Chunker:
@@ -112,20 +65,20 @@ class _Chunker:
 
 
 def iter_incident_csv(
-    rows: Iterable[IncidentRow],
+    records: Iterable[Sequence[Any]],
     *,
     total: int | None = None,
     control: ExportControl = NO_CONTROL,
 ) -> Iterator[bytes]:
-    """The CSV file of `rows` as UTF-8 chunks: the header, then the rows."""
+    """The CSV file of `records` as UTF-8 chunks: the header, then the rows."""
     chunker = _Chunker()
     chunker.writer.writerow(INCIDENT_COLUMNS)
     yield chunker.take()
 
     written = 0
-    pending: list[tuple[str, ...]] = []
-    for row in rows:
-        pending.append(incident_cells(row))
+    pending: list[Sequence[Any]] = []
+    for record in records:
+        pending.append(record)
         if len(pending) == CHUNK_ROWS:
             chunker.writer.writerows(pending)
             written += len(pending)
@@ -141,14 +94,14 @@ def iter_incident_csv(
 
 
 def write_incident_csv(
-    rows: Iterable[IncidentRow],
+    records: Iterable[Sequence[Any]],
     out: BinaryIO,
     *,
     total: int | None = None,
     control: ExportControl = NO_CONTROL,
 ) -> None:
-    """Write the CSV file of `rows` to `out`, checking for cancellation per chunk."""
-    for chunk in iter_incident_csv(rows, total=total, control=control):
+    """Write the CSV file of `records` to `out`, checking for cancellation per chunk."""
+    for chunk in iter_incident_csv(records, total=total, control=control):
         out.write(chunk)
 
 

@@ -4,11 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, func, select, tuple_
-from sqlalchemy.orm import Session
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    Text,
+    case,
+    cast,
+    func,
+    literal,
+    select,
+    tuple_,
+    type_coerce,
+)
+from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from devflowfix.exports.cells import FORMULA_STARTS, TAG_SEPARATOR
 from devflowfix.models import Incident
 from devflowfix.vocabulary import Severity
 
@@ -89,35 +102,153 @@ def iter_incident_rows(
     limit: int | None,
     batch_size: int = DEFAULT_BATCH_SIZE,
 ) -> Iterator[IncidentRow]:
-    """The matching incidents, newest first, read in batches of `batch_size`.
+    """The matching incidents, newest first, as typed rows (for the PDF report)."""
+    for batch in _iter_batches(session, ROW_COLUMNS, conditions, limit, batch_size):
+        for row in batch:
+            yield IncidentRow._make(row[:-1])
+
+
+def iter_csv_records(
+    session: Session,
+    conditions: Sequence[ColumnElement[bool]],
+    *,
+    limit: int | None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> Iterator[Sequence[Any]]:
+    """The matching incidents, newest first, each row the CSV's cells.
+
+    The database prepares every cell, datetimes as text, severities by name and
+    user text neutralised, so the writer hands its rows to the csv module as
+    they come: building Python objects per value and text again from them would
+    cost more than everything else an export does.
+    """
+    columns = csv_columns(session.get_bind().dialect.name)
+    for batch in _iter_batches(session, columns, conditions, limit, batch_size):
+        for row in batch:
+            yield row[:-1]
+
+
+def csv_columns(dialect: str) -> tuple[Any, ...]:
+    """The CSV's cells, in `csv_writer.INCIDENT_COLUMNS` order."""
+    return (
+        Incident.public_id,
+        utc_text(Incident.timestamp, dialect=dialect),
+        utc_text(Incident.created_at, dialect=dialect),
+        utc_text(Incident.updated_at, dialect=dialect),
+        utc_text(Incident.resolved_at, dialect=dialect),
+        Incident.source,
+        severity_name(),
+        Incident.failure_type,
+        Incident.outcome,
+        *(
+            neutralised(column)
+            for column in (
+                Incident.repository,
+                Incident.branch,
+                Incident.commit_sha,
+                Incident.workflow,
+                Incident.job,
+                Incident.run_url,
+                Incident.external_id,
+                Incident.error_message,
+                Incident.root_cause,
+                Incident.suggested_fix,
+            )
+        ),
+        Incident.confidence,
+        tag_text(dialect=dialect),
+        Incident.resolution_time_seconds,
+    )
+
+
+def neutralised(column: Any) -> ColumnElement[str]:
+    """The text with an apostrophe in front when it starts a formula.
+
+    The SQL twin of `cells.neutralise`, so that the database, not Python, looks
+    at each cell; a test holds the two to the same answers.
+    """
+    starts = func.substr(column, 1, 1).in_(sorted(FORMULA_STARTS))
+    return case((starts, literal("'", String()) + column), else_=column)
+
+
+def severity_name() -> ColumnElement[str]:
+    """The stored severity rank as its name."""
+    return case(
+        *((Incident.severity == severity, severity.value) for severity in Severity),
+        else_=None,
+    )
+
+
+def tag_text(*, dialect: str) -> ColumnElement[str]:
+    """The tags as one cell, separated by spaces, neutralised like other text."""
+    if dialect == "postgresql":
+        elements = (
+            func.jsonb_array_elements_text(Incident.tags)
+            .table_valued("value", with_ordinality="position")
+            .render_derived()
+        )
+        joined = select(
+            func.string_agg(
+                elements.c.value,
+                aggregate_order_by(literal(TAG_SEPARATOR), elements.c.position),
+            )
+        ).scalar_subquery()
+        raw: ColumnElement[str] = cast(Incident.tags, Text())
+    else:
+        elements = func.json_each(Incident.tags).table_valued("value")
+        joined = select(
+            func.group_concat(elements.c.value, TAG_SEPARATOR)
+        ).scalar_subquery()
+        raw = type_coerce(Incident.tags, Text())
+    # JSON text of a list of strings starts `["`: its third character is the
+    # first tag's, which decides the apostrophe without joining the tags twice.
+    first = func.substr(raw, 3, 1).in_(sorted(FORMULA_STARTS))
+    apostrophe = case((first, literal("'", String())), else_=literal("", String()))
+    return apostrophe + func.coalesce(joined, literal("", String()))
+
+
+def utc_text(column: InstrumentedAttribute[Any], *, dialect: str) -> ColumnElement[str]:
+    """A datetime column as ISO 8601 UTC text to the second: `2026-11-28T10:30:00Z`."""
+    if dialect == "postgresql":
+        return func.to_char(
+            func.timezone("UTC", column), 'YYYY-MM-DD"T"HH24:MI:SS"Z"', type_=String()
+        )
+    # SQLite keeps UTC as `YYYY-MM-DD HH:MM:SS.ffffff` text, which strftime reads.
+    return func.strftime("%Y-%m-%dT%H:%M:%SZ", column, type_=String())
+
+
+def _iter_batches(
+    session: Session,
+    columns: Sequence[Any],
+    conditions: Sequence[ColumnElement[bool]],
+    limit: int | None,
+    batch_size: int,
+) -> Iterator[Sequence[Any]]:
+    """Batches of rows of `columns`, newest first, each row ending in its id.
 
     Keyset paging on (created_at, id): each batch is one short indexed query that
     starts where the last one ended, so memory holds one batch whatever the count
-    and no cursor stays open between batches.
+    and no cursor stays open between batches. Only the last row's created_at is
+    read as a datetime, by its id, for the next batch to start after it.
     """
+    connection = session.connection()
     remaining = limit
     after: tuple[datetime, int] | None = None
     while remaining is None or remaining > 0:
         size = batch_size if remaining is None else min(batch_size, remaining)
-        rows = _fetch_batch(session, conditions, after=after, size=size)
-        yield from rows
+        query = select(*columns, Incident.id).where(*conditions)
+        if after is not None:
+            query = query.where(tuple_(Incident.created_at, Incident.id) < after)
+        query = query.order_by(Incident.created_at.desc(), Incident.id.desc())
+        rows = connection.execute(query.limit(size)).all()
+        if rows:
+            yield rows
         if len(rows) < size:
             return
         if remaining is not None:
             remaining -= len(rows)
-        last = rows[-1]
-        after = (last.created_at, last.id)
-
-
-def _fetch_batch(
-    session: Session,
-    conditions: Sequence[ColumnElement[bool]],
-    *,
-    after: tuple[datetime, int] | None,
-    size: int,
-) -> list[IncidentRow]:
-    query = select(*ROW_COLUMNS).where(*conditions)
-    if after is not None:
-        query = query.where(tuple_(Incident.created_at, Incident.id) < after)
-    query = query.order_by(Incident.created_at.desc(), Incident.id.desc()).limit(size)
-    return [IncidentRow._make(row) for row in session.execute(query)]
+        last_id = rows[-1][-1]
+        last_created_at: datetime = connection.execute(
+            select(Incident.created_at).where(Incident.id == last_id)
+        ).scalar_one()
+        after = (last_created_at, last_id)

@@ -92,17 +92,22 @@ def plan_incident_export(
 
 
 def export_incidents_directly(session: Session, export: IncidentExport) -> ExportFile:
-    """The file of a small export, read inside the request's transaction."""
-    conditions = export.conditions(_dialect(session))
-    rows = list(repository.iter_incident_rows(session, conditions, limit=export.limit))
+    """The file of a small export, read inside the request's transaction.
+
+    The rows (at most `DIRECT_EXPORT_MAX`) are read before the endpoint returns,
+    so the streamed CSV holds no database connection while the client reads.
+    """
     filename = incidents_filename(export.output_format, export.as_of)
     media_type = export.output_format.media_type
-    log.info("export.direct", output_format=export.output_format.value, rows=len(rows))
+    log.info("export.direct", output_format=export.output_format.value)
     if export.output_format is ExportFormat.CSV:
-        return ExportFile(filename, media_type, iter_incident_csv(rows))
-    matching = repository.count_matching(session, conditions, cap=None)
+        conditions = export.conditions(_dialect(session))
+        records = list(
+            repository.iter_csv_records(session, conditions, limit=export.limit)
+        )
+        return ExportFile(filename, media_type, iter_incident_csv(records))
     out = io.BytesIO()
-    write_incident_pdf(rows, out, _report_context(export, matching))
+    write_incident_export(session, export, out)
     return ExportFile(filename, media_type, iter([out.getvalue()]))
 
 
@@ -116,13 +121,14 @@ def write_incident_export(
     """Stream an export of any size into `out`; returns the incidents written."""
     conditions = export.conditions(_dialect(session))
     total = repository.count_matching(session, conditions, cap=export.limit)
-    rows = repository.iter_incident_rows(session, conditions, limit=export.limit)
     if export.output_format is ExportFormat.CSV:
-        write_incident_csv(rows, out, total=total, control=control)
-    else:
-        matching = repository.count_matching(session, conditions, cap=None)
-        context = _report_context(export, matching)
-        write_incident_pdf(rows, out, context, total=total, control=control)
+        records = repository.iter_csv_records(session, conditions, limit=export.limit)
+        write_incident_csv(records, out, total=total, control=control)
+        return total
+    rows = repository.iter_incident_rows(session, conditions, limit=export.limit)
+    matching = repository.count_matching(session, conditions, cap=None)
+    context = _report_context(export, matching)
+    write_incident_pdf(rows, out, context, total=total, control=control)
     return total
 
 
