@@ -341,3 +341,26 @@ def test_bad_parameters_are_a_422_envelope(
     assert body["error"] == "validation_error"
     assert body["errors"][0]["loc"] == loc
     assert set(body) == {"error", "message", "errors", "request_id", "timestamp"}
+
+
+def test_a_hundred_of_many_matches_still_come_back_directly(
+    client: TestClient, database: Database, member: User, headers: dict[str, str]
+) -> None:
+    for _ in range(101):
+        make_incident(database, member)
+
+    default = client.get(f"{EXPORT}?format=csv", headers=headers)
+    larger = client.get(f"{EXPORT}?format=csv&limit=101", headers=headers)
+
+    assert default.status_code == 200
+    assert len(parse_csv(default.text)) == 100
+    assert larger.status_code == 422
+    assert larger.json()["errors"] == [
+        {
+            "loc": ["limit"],
+            "msg": "101 incidents match; at most 100 can be exported in the "
+            "response, and larger exports need background jobs, which this server "
+            "does not run yet. Ask for limit=100 or narrow the filters.",
+            "type": "value_error",
+        }
+    ]

@@ -19,7 +19,10 @@ router = APIRouter(prefix="/api/v1/incidents", tags=["exports"])
 @router.get(
     "/export",
     response_class=Response,
-    responses={**DOWNLOAD_RESPONSES, 422: {"description": "Bad parameters."}},
+    responses={
+        **DOWNLOAD_RESPONSES,
+        422: {"description": "Bad parameters, or more than 100 to export."},
+    },
 )
 def export_incidents(
     query: Annotated[IncidentExportQuery, Query()],
@@ -27,5 +30,5 @@ def export_incidents(
     user: CurrentUser,
 ) -> Response:
     """Download your team's incidents, newest first, as CSV or as a PDF report."""
-    export, _count = service.plan_incident_export(session, user, query, now=utcnow())
-    return download_response(service.export_incidents_directly(session, export))
+    export = service.export_incidents(session, user, query, now=utcnow())
+    return download_response(export)

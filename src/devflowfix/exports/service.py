@@ -13,6 +13,7 @@ from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session
 
 from devflowfix.analytics.service import compute_analytics
+from devflowfix.errors import ValidationFailed
 from devflowfix.exports import repository
 from devflowfix.exports.analytics_csv import analytics_csv
 from devflowfix.exports.csv_writer import iter_incident_csv, write_incident_csv
@@ -89,6 +90,25 @@ def plan_incident_export(
     conditions = export.conditions(_dialect(session))
     count = repository.count_matching(session, conditions, cap=export.limit)
     return export, count
+
+
+def export_incidents(
+    session: Session, user: User, query: IncidentExportQuery, *, now: datetime
+) -> ExportFile:
+    """The user's team's incidents as the file the query asks for."""
+    export, count = plan_incident_export(session, user, query, now=now)
+    if count > DIRECT_EXPORT_MAX:
+        # TODO: hand exports of more than 100 incidents to an export_csv or
+        # export_pdf job and answer 202; until the job engine exists they are
+        # refused, and clients must lower `limit` or narrow the filters.
+        raise ValidationFailed.for_field(
+            "limit",
+            f"{count} incidents match; at most {DIRECT_EXPORT_MAX} can be exported "
+            "in the response, and larger exports need background jobs, which this "
+            f"server does not run yet. Ask for limit={DIRECT_EXPORT_MAX} or narrow "
+            "the filters.",
+        )
+    return export_incidents_directly(session, export)
 
 
 def export_incidents_directly(session: Session, export: IncidentExport) -> ExportFile:
