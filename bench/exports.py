@@ -19,7 +19,6 @@ import csv
 import io
 import json
 import os
-import random
 import resource
 import statistics
 import subprocess
@@ -28,7 +27,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -51,116 +50,18 @@ from devflowfix.exports.schemas import ExportFormat
 from devflowfix.exports.service import IncidentExport, write_incident_export
 from devflowfix.models import Incident
 from devflowfix.search.schemas import IncidentFilters
-from devflowfix.vocabulary import FailureType, Outcome, Source
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "var" / "bench"
 TEAM = "bench"
-INSERT_BATCH = 20_000
+EMAIL = "bench@example.com"
 PDF_INCIDENTS = 1000
 NOW = datetime(2026, 12, 3, 12, tzinfo=UTC)
 console = Console(width=150)
 
-MESSAGES = (
-    "npm ERR! code ERESOLVE unable to resolve dependency tree for {package}@{major}",
-    "Error: Process completed with exit code {code}.",
-    "FAILED tests/test_{package}.py::test_case_{code} - AssertionError: {major} != 0",
-    "error[E0308]: mismatched types in src/{package}.rs line {code}",
-    "docker: Error response from daemon: pull access denied for {package}",
-    "The job running on runner {package}-{code} has exceeded the maximum time",
-    "java.lang.OutOfMemoryError: Java heap space while running {package} tests",
-    "fatal: unable to access 'https://git.example.com/{package}.git/': timeout",
-)
-CAUSES = (
-    "Conflicting peer dependency between {package} and its plugin",
-    "Flaky test depends on wall-clock time",
-    "Runner ran out of memory during the integration suite",
-    "Registry rate limit hit while pulling the base image",
-    None,
-)
-PACKAGES = ("react", "webpack", "pytest", "serde", "postgres", "redis", "gradle")
-SOURCES = [value.value for value in Source]
-FAILURE_TYPES = [value.value for value in FailureType]
-OUTCOMES = [value.value for value in Outcome]
-
-
-LOAD_COLUMNS = (
-    "public_id", "team_id", "source", "severity", "failure_type", "outcome",
-    "repository", "branch", "commit_sha", "workflow", "job", "run_url",
-    "external_id", "error_message", "root_cause", "confidence", "tags",
-    "timestamp", "created_at", "updated_at", "resolved_at", "resolution_time_seconds",
-)  # fmt: skip
-
-
-def incident_values(number: int, team_id: int, rng: random.Random) -> list[Any]:
-    """One realistic incident in `LOAD_COLUMNS` order; numbers go back from NOW."""
-    created_at = NOW - timedelta(seconds=number * 17 + rng.randint(0, 16))
-    resolution = rng.randint(60, 86_400) if rng.random() < 0.6 else None
-    package = rng.choice(PACKAGES)
-    fields = {
-        "package": package,
-        "major": rng.randint(1, 19),
-        "code": rng.randint(1, 255),
-    }
-    cause = rng.choice(CAUSES)
-    return [
-        f"inc_{number:012x}",
-        team_id,
-        rng.choice(SOURCES),
-        rng.randint(1, 4),
-        rng.choice(FAILURE_TYPES),
-        rng.choice(OUTCOMES),
-        f"acme/{package}-service-{number % 40}",
-        rng.choice(("main", "develop", f"feature/{package}-upgrade")),
-        f"{rng.getrandbits(40):010x}",
-        "CI",
-        rng.choice(("build", "test", "deploy")),
-        f"https://ci.example.com/acme/runs/{number}",
-        str(number),
-        rng.choice(MESSAGES).format(**fields),
-        None if cause is None else cause.format(**fields),
-        round(rng.random(), 2),
-        json.dumps(rng.sample(("ci", "backend", "frontend", "flaky", "infra"), 2)),
-        created_at - timedelta(minutes=5),
-        created_at,
-        created_at,
-        None if resolution is None else created_at + timedelta(seconds=resolution),
-        resolution,
-    ]
-
-
-def _sqlite_text(values: list[Any]) -> list[Any]:
-    # The stored form of `UTCDateTime` on SQLite: naive UTC text.
-    return [
-        value.strftime("%Y-%m-%d %H:%M:%S.%f") if isinstance(value, datetime) else value
-        for value in values
-    ]
-
-
-def insert_rows(database: Database, batch: list[list[Any]]) -> None:
-    """Write rows straight through the driver: the bench measures exports, not this."""
-    raw = database.engine.raw_connection()
-    try:
-        cursor = raw.cursor()
-        names = ", ".join(f'"{name}"' for name in LOAD_COLUMNS)
-        if database.is_sqlite:
-            marks = ", ".join("?" for _ in LOAD_COLUMNS)
-            cursor.execute("BEGIN")
-            cursor.executemany(
-                f"INSERT INTO incidents ({names}) VALUES ({marks})",
-                [_sqlite_text(values) for values in batch],
-            )
-        else:
-            with cursor.copy(f"COPY incidents ({names}) FROM STDIN") as copy:
-                for values in batch:
-                    copy.write_row(values)
-        raw.commit()
-    finally:
-        raw.close()
-
 
 def load_incidents(database: Database, rows: int) -> int:
-    """A team with `rows` incidents; an already loaded database is reused."""
+    """The demo loader's incidents in one team; a loaded database is reused."""
     with database.transaction() as session:
         team_id = auth_service.ensure_team(session, TEAM).id
         present = session.scalar(
@@ -172,18 +73,13 @@ def load_incidents(database: Database, rows: int) -> int:
         return team_id
     if present:
         raise SystemExit(f"the bench database holds {present} incidents, not {rows}")
-    rng = random.Random(11)
-    started = time.perf_counter()
-    for first in range(0, rows, INSERT_BATCH):
-        last = min(rows, first + INSERT_BATCH)
-        insert_rows(
-            database, [incident_values(n, team_id, rng) for n in range(first, last)]
-        )
-    if not database.is_sqlite:
-        with database.engine.connect() as connection:
-            connection.exec_driver_sql("ANALYZE incidents")
-    seconds = time.perf_counter() - started
-    console.print(f"  loaded {rows:,} incidents in {seconds:.0f} s")
+    # Imported here so that the measured worker processes do not load it.
+    from devflowfix.demo.loader import load_demo
+
+    report = load_demo(
+        database, incidents=rows, team_name=TEAM, email=EMAIL, seed=11, now=NOW
+    )
+    console.print(f"  loaded {rows:,} demo incidents in {report.seconds:.0f} s")
     return team_id
 
 

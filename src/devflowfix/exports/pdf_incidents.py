@@ -48,14 +48,14 @@ SEVERITY_TEXT = {
     "critical": colors.HexColor("#c53030"),
 }
 COLUMNS: tuple[tuple[str, float], ...] = (
-    ("ID", 0.09),
-    ("Created (UTC)", 0.07),
+    ("ID", 0.095),
+    ("Created (UTC)", 0.072),
     ("Source", 0.08),
     ("Severity", 0.053),
     ("Outcome", 0.06),
     ("Failure type", 0.107),
     ("Repository / branch", 0.13),
-    ("Error message", 0.25),
+    ("Error message", 0.243),
     ("Root cause", 0.16),
 )
 
