@@ -61,6 +61,7 @@ def count_totals(session: Session, window: Window) -> TotalCounts:
         ).where(*window.created())
     ).one()
     incidents, resolved, decided, succeeded, mean = row
+
     return TotalCounts(
         incidents=int(incidents),
         resolved=int(resolved),
@@ -89,6 +90,7 @@ def resolution_percentiles(
         ).one()
     else:
         values = session.execute(_interpolated_ranks(resolved, shares)).one()
+
     return [None if value is None else float(value) for value in values]
 
 
@@ -106,6 +108,7 @@ def _interpolated_ranks(
         .cte("ranked")
     )
     expressions = []
+
     for share in shares:
         position = literal(share) * (ranked.c.total - 1)
         lower = cast(position, Integer)
@@ -116,6 +119,7 @@ def _interpolated_ranks(
                 + case((ranked.c.rank == lower + 1, ranked.c.value * weight), else_=0)
             )
         )
+
     return select(*expressions).select_from(ranked)
 
 
@@ -162,6 +166,7 @@ def count_per_day(
         )
         .group_by(day)
     )
+
     return {_as_date(value): int(count) for value, count in rows}
 
 

@@ -102,6 +102,7 @@ def _period_figures(
         median=_round(median),
         p90=_round(p90),
     )
+
     return PeriodFigures(period=period, totals=totals, resolution_time_seconds=times)
 
 
@@ -139,6 +140,7 @@ def _daily(
     )
     first = period.start.date()
     days = [first + timedelta(days=offset) for offset in range(period.days)]
+
     return [
         DayCounts(day=day, incidents=created.get(day, 0), resolved=resolved.get(day, 0))
         for day in days
@@ -152,11 +154,13 @@ def _changes(current: PeriodFigures, previous: PeriodFigures) -> dict[str, Chang
         "unresolved": (current.totals.unresolved, previous.totals.unresolved),
         "success_rate": (current.totals.success_rate, previous.totals.success_rate),
     }
+
     for name in ("mean", "median", "p90"):
         pairs[f"resolution_{name}_seconds"] = (
             getattr(current.resolution_time_seconds, name),
             getattr(previous.resolution_time_seconds, name),
         )
+
     return {name: _change(now, before) for name, (now, before) in pairs.items()}
 
 

@@ -34,18 +34,21 @@ def analytics_rows(report: AnalyticsRead) -> Iterator[Line]:
         resolution_time_seconds=report.resolution_time_seconds,
     )
     periods = (("current", current), ("previous", report.previous))
+
     for rows_of in (_period_rows, _totals_rows, _resolution_rows):
         for name, figures in periods:
             yield from rows_of(name, figures)
     for metric, change in report.change.items():
         yield ("change", metric, "current", "difference", change.difference)
         yield ("change", metric, "current", "percent", change.percent)
+
     breakdowns = {
         "by_source": report.by_source,
         "by_severity": report.by_severity,
         "by_outcome": report.by_outcome,
         "by_failure_type": report.by_failure_type,
     }
+
     for section, counts in breakdowns.items():
         for name, count in counts.items():
             yield (section, "incidents", "current", name, count)

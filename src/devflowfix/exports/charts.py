@@ -120,6 +120,7 @@ def column_chart(
     _style_value_axis(chart.valueAxis, max((c for _l, c in counts), default=0))
     _colour_bars(chart, len(counts), colours)
     drawing.add(chart)
+
     return drawing
 
 
@@ -145,6 +146,7 @@ def bar_chart(
     _style_value_axis(chart.valueAxis, max((c for _l, c in counts), default=0))
     _colour_bars(chart, len(counts), [PALETTE[0]])
     drawing.add(chart)
+
     return drawing
 
 
@@ -157,12 +159,14 @@ def _colour_bars(
     chart.barSpacing = 1
     chart.groupSpacing = 6
     palette = colours or PALETTE
+
     for index in range(count):
         chart.bars[(0, index)].fillColor = palette[index % len(palette)]
     chart.barLabelFormat = "%d"
     chart.barLabels.fontName = FONT
     chart.barLabels.fontSize = LABEL_SIZE
     chart.barLabels.fillColor = INK
+
     if isinstance(chart, HorizontalBarChart):
         chart.barLabels.boxAnchor = "w"
         chart.barLabels.dx = 3
@@ -193,6 +197,7 @@ def trend_chart(
     largest = max((max(line.values, default=0) for line in series), default=0)
     _style_value_axis(chart.valueAxis, largest)
     chart.joinedLines = 1
+
     for index, line in enumerate(series):
         chart.lines[index].strokeColor = line.colour
         chart.lines[index].strokeWidth = 1.4
@@ -200,6 +205,7 @@ def trend_chart(
             # A lone day is a point, not a line: without a marker it is invisible.
             chart.lines[index].symbol = makeMarker("FilledCircle", size=3)
             chart.lines[index].symbol.fillColor = line.colour
+
     drawing.add(chart)
     if len(series) > 1:
         drawing.add(_legend(series, x=width - 150, y=height - 6))
@@ -216,4 +222,5 @@ def _legend(series: Sequence[Series], *, x: float, y: float) -> LineLegend:
     legend.deltax = 70
     legend.dx = 12
     legend.colorNamePairs = [(line.colour, line.name) for line in series]
+
     return legend

@@ -60,6 +60,7 @@ def write_analytics_pdf(
                 styles().body,
             )
         )
+
     frame = ReportFrame(TITLE, report.team, report.generated_at, PAGE)
     return build_report(story, out, frame, control)
 
@@ -84,6 +85,7 @@ def _opening(report: AnalyticsRead, width: float) -> list[Flowable]:
         ("median resolution", describe_duration(times.median)),
         ("p90 resolution", describe_duration(times.p90)),
     ]
+
     return [
         Paragraph(text(TITLE), style.title),
         Paragraph(
@@ -123,6 +125,7 @@ def _change_text(metric: str, change: Change) -> tuple[str, str]:
         difference = ("-" if change.difference < 0 else sign) + amount
     else:
         difference = f"{sign}{change.difference:g}"
+
     percent = "\u2013" if change.percent is None else f"{sign}{change.percent:.1f} %"
     return difference, percent
 
@@ -142,6 +145,7 @@ def _change_table(changes: dict[str, Change], width: float) -> Table:
                 percent,
             ]
         )
+
     table = Table(data, colWidths=[width * 0.32] + [width * 0.17] * 4, hAlign="LEFT")
     table.setStyle(_grid_style())
     return table
@@ -200,6 +204,7 @@ def _charts(report: AnalyticsRead, width: float) -> list[Flowable]:
         width=half,
         height=270,
     )
+
     return [
         heading("Daily trend"),
         trend,

@@ -89,6 +89,7 @@ class IncidentTally:
         self.by_severity[row.severity.value] += 1
         self.by_outcome[row.outcome] += 1
         self.by_day[row.created_at.date()] += 1
+
         if row.outcome != Outcome.PENDING:
             self.decided += 1
         if row.outcome == Outcome.SUCCESS:
@@ -131,6 +132,7 @@ def write_incident_pdf(
         table_rows.append(_table_row(row))
         if tally.count % PROGRESS_EVERY == 0:
             control.advance(ExportStep.ROWS, tally.count, total)
+
     control.advance(ExportStep.ROWS, tally.count, total)
 
     story = _opening(context, tally, width)
@@ -143,6 +145,7 @@ def write_incident_pdf(
                 "Nothing to show: no incident matches these filters.", styles().body
             )
         )
+
     frame = ReportFrame(TITLE, context.team, context.generated_at, PAGE)
     return build_report(story, out, frame, control)
 
@@ -154,6 +157,7 @@ def _opening(
     shown = f"{tally.count} of {context.matching} matching incidents, newest first"
     if context.limit is not None and context.matching > context.limit:
         shown += f" (limit {context.limit})"
+
     filters = list(context.filters) or [("Filters", "none: every incident")]
     return [
         Paragraph(text(TITLE), style.title),
@@ -211,6 +215,7 @@ def _summary(tally: IncidentTally, width: float) -> list[Flowable]:
         colWidths=[width * 0.24, width * 0.32, width * 0.44],
     )
     row.setStyle(TableStyle([("LEFTPADDING", (0, 0), (-1, -1), 0)]))
+
     return [heading("Summary"), figure_tiles(figures, width), gap(10), row]
 
 
@@ -233,6 +238,7 @@ def _over_time(by_day: Counter[date]) -> tuple[list[str], list[int]]:
         weeks = [start + timedelta(weeks=n) for n in range(span // 7 + 2)]
         weeks = [week for week in weeks if week <= last]
         return [f"week of {w.isoformat()}" for w in weeks], [weekly[w] for w in weeks]
+
     monthly: Counter[tuple[int, int]] = Counter()
     for day, count in by_day.items():
         monthly[(day.year, day.month)] += count
@@ -255,6 +261,7 @@ def _table_row(row: IncidentRow) -> list[object]:
     place = text(row.repository or "\u2013")
     if row.branch:
         place += "<br/>" + text(row.branch)
+
     return [
         row.incident_id,
         row.created_at.strftime("%Y-%m-%d\n%H:%M:%S"),
@@ -293,9 +300,11 @@ def _incident_table(rows: list[list[object]], width: float) -> LongTable:
         ("LEFTPADDING", (0, 0), (-1, -1), 3),
         ("RIGHTPADDING", (0, 0), (-1, -1), 3),
     ]
+
     for index, row in enumerate(rows, start=1):
         colour = SEVERITY_TEXT.get(str(row[3]))
         if colour is not None:
             commands.append(("TEXTCOLOR", (3, index), (3, index), colour))
+
     table.setStyle(TableStyle(commands))
     return table

@@ -137,10 +137,12 @@ def describe_duration(seconds: float | None) -> str:
     whole = round(seconds)
     if whole < 60:
         return f"{whole} s"
+
     minutes, _ = divmod(whole, 60)
     if minutes < 60:
         return f"{minutes} min"
     hours, minutes = divmod(minutes, 60)
+
     if hours < 24:
         return f"{hours} h {minutes} min" if minutes else f"{hours} h"
     days, hours = divmod(hours, 24)
@@ -189,6 +191,7 @@ def key_value_table(pairs: Sequence[tuple[str, str]], width: float) -> Table:
             ]
         )
     )
+
     return table
 
 
@@ -215,6 +218,7 @@ def figure_tiles(figures: Sequence[tuple[str, str]], width: float) -> Table:
             ]
         )
     )
+
     return table
 
 
@@ -229,6 +233,7 @@ def side_by_side(left: Flowable, right: Flowable, width: float) -> Table:
             ]
         )
     )
+
     return table
 
 

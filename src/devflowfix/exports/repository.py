@@ -202,6 +202,7 @@ def tag_text(*, dialect: str) -> ColumnElement[str]:
         raw = type_coerce(Incident.tags, Text())
     # JSON text of a list of strings starts `["`: its third character is the
     # first tag's, which decides the apostrophe without joining the tags twice.
+
     first = func.substr(raw, 3, 1).in_(sorted(FORMULA_STARTS))
     apostrophe = case((first, literal("'", String())), else_=literal("", String()))
     return apostrophe + func.coalesce(joined, literal("", String()))

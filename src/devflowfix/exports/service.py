@@ -89,6 +89,7 @@ def plan_incident_export(
     )
     conditions = export.conditions(_dialect(session))
     count = repository.count_matching(session, conditions, cap=export.limit)
+
     return export, count
 
 
@@ -108,6 +109,7 @@ def export_incidents(
             f"server does not run yet. Ask for limit={DIRECT_EXPORT_MAX} or narrow "
             "the filters.",
         )
+
     return export_incidents_directly(session, export)
 
 
@@ -126,6 +128,7 @@ def export_incidents_directly(session: Session, export: IncidentExport) -> Expor
             repository.iter_csv_records(session, conditions, limit=export.limit)
         )
         return ExportFile(filename, media_type, iter_incident_csv(records))
+
     out = io.BytesIO()
     write_incident_export(session, export, out)
     return ExportFile(filename, media_type, iter([out.getvalue()]))
@@ -145,6 +148,7 @@ def write_incident_export(
         records = repository.iter_csv_records(session, conditions, limit=export.limit)
         write_incident_csv(records, out, total=total, control=control)
         return total
+
     rows = repository.iter_incident_rows(session, conditions, limit=export.limit)
     matching = repository.count_matching(session, conditions, cap=None)
     context = _report_context(export, matching)
@@ -169,10 +173,12 @@ def describe_filters(filters: IncidentFilters, now: datetime) -> list[tuple[str,
         for name, value in filters.applied().items()
     ]
     window = filters.date_range(now)
+
     if window is not None and window.preset is not None:
         start = window.start.isoformat() if window.start else "the start"
         end = window.end.isoformat() if window.end else "now"
         lines.append(("Date range", f"{start} to {end} (end excluded)"))
+
     return lines
 
 
@@ -195,6 +201,7 @@ def export_analytics(
         out = io.BytesIO()
         write_analytics_pdf(report, out)
         content = out.getvalue()
+
     log.info(
         "export.analytics", output_format=query.output_format.value, days=query.days
     )
