@@ -15,7 +15,6 @@ from sqlalchemy import (
     func,
     literal,
     select,
-    tuple_,
     type_coerce,
 )
 from sqlalchemy.dialects.postgresql import aggregate_order_by
@@ -105,7 +104,7 @@ def iter_incident_rows(
     """The matching incidents, newest first, as typed rows (for the PDF report)."""
     for batch in _iter_batches(session, ROW_COLUMNS, conditions, limit, batch_size):
         for row in batch:
-            yield IncidentRow._make(row[:-1])
+            yield IncidentRow._make(row)
 
 
 def iter_csv_records(
@@ -124,8 +123,7 @@ def iter_csv_records(
     """
     columns = csv_columns(session.get_bind().dialect.name)
     for batch in _iter_batches(session, columns, conditions, limit, batch_size):
-        for row in batch:
-            yield row[:-1]
+        yield from batch
 
 
 def csv_columns(dialect: str) -> tuple[Any, ...]:
@@ -225,31 +223,21 @@ def _iter_batches(
     limit: int | None,
     batch_size: int,
 ) -> Iterator[Sequence[Any]]:
-    """Batches of rows of `columns`, newest first, each row ending in its id.
+    """Rows of `columns`, newest first, in batches of `batch_size`.
 
-    Keyset paging on (created_at, id): each batch is one short indexed query that
-    starts where the last one ended, so memory holds one batch whatever the count
-    and no cursor stays open between batches. Only the last row's created_at is
-    read as a datetime, by its id, for the next batch to start after it.
+    One query read through a cursor batch by batch (a named server-side cursor
+    on PostgreSQL; SQLite steps its cursor as rows are fetched), so memory holds
+    one batch whatever the export's size and the database scans the index once.
+    Keyset paging was the alternative, but with a date filter the database has
+    two upper bounds on `created_at` and SQLite may pick the filter's, which
+    rescans the rows already exported for every batch.
     """
-    connection = session.connection()
-    remaining = limit
-    after: tuple[datetime, int] | None = None
-    while remaining is None or remaining > 0:
-        size = batch_size if remaining is None else min(batch_size, remaining)
-        query = select(*columns, Incident.id).where(*conditions)
-        if after is not None:
-            query = query.where(tuple_(Incident.created_at, Incident.id) < after)
-        query = query.order_by(Incident.created_at.desc(), Incident.id.desc())
-        rows = connection.execute(query.limit(size)).all()
-        if rows:
-            yield rows
-        if len(rows) < size:
-            return
-        if remaining is not None:
-            remaining -= len(rows)
-        last_id = rows[-1][-1]
-        last_created_at: datetime = connection.execute(
-            select(Incident.created_at).where(Incident.id == last_id)
-        ).scalar_one()
-        after = (last_created_at, last_id)
+    query = (
+        select(*columns)
+        .where(*conditions)
+        .order_by(Incident.created_at.desc(), Incident.id.desc())
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    streaming = session.connection().execution_options(yield_per=batch_size)
+    yield from streaming.execute(query).partitions()
