@@ -118,6 +118,7 @@ def naive_cells(incident: Incident) -> tuple[Any, ...]:
         incident.confidence,
         neutralise(TAG_SEPARATOR.join(incident.tags)),
         incident.resolution_time_seconds,
+        *(neutralise(getattr(incident, name)) for name in INCIDENT_COLUMNS[22:]),
     )
 
 

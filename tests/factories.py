@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import itertools
+import os
+import subprocess
 from datetime import UTC, datetime, timedelta
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from devflowfix.auth import service as auth_service
@@ -131,3 +134,53 @@ def make_export_row(number: int = 0, **overrides: Any) -> IncidentRow:
     }
     values.update(overrides)
     return IncidentRow(**values)
+
+
+GIT_IDENTITY = {
+    "GIT_AUTHOR_NAME": "Seed Author",
+    "GIT_AUTHOR_EMAIL": "seed@example.com",
+    "GIT_COMMITTER_NAME": "Seed Author",
+    "GIT_COMMITTER_EMAIL": "seed@example.com",
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_CONFIG_GLOBAL": os.devnull,
+}
+
+
+def git(directory: Path, *args: str, stdin: str | None = None) -> str:
+    """Run git in `directory` with a fixed identity; its standard output."""
+    completed = subprocess.run(
+        ["git", *args],
+        cwd=directory,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={
+            "PATH": os.environ.get("PATH", os.defpath),
+            "HOME": str(directory),
+            **GIT_IDENTITY,
+        },
+    )
+    return completed.stdout
+
+
+def make_git_remote(path: Path, files: dict[str, str], *, branch: str = "main") -> Path:
+    """A bare repository at `path` whose `branch` has one commit with `files`."""
+    path.mkdir(parents=True)
+    git(path, "init", "--quiet", "--bare", f"--initial-branch={branch}")
+    seed = path.parent / f"{path.name}-seed"
+    seed.mkdir()
+    git(seed, "init", "--quiet", f"--initial-branch={branch}")
+    for name, content in files.items():
+        (seed / name).parent.mkdir(parents=True, exist_ok=True)
+        (seed / name).write_text(content)
+    git(seed, "add", "--all")
+    git(seed, "commit", "--quiet", "--message", "Seed the repository")
+    git(seed, "push", "--quiet", str(path), f"{branch}:{branch}")
+    return path
+
+
+def remote_refs(path: Path) -> dict[str, str]:
+    """Every ref of a repository and the commit it points at."""
+    output = git(path, "for-each-ref", "--format=%(refname) %(objectname)")
+    return dict(line.split(" ", 1) for line in output.splitlines())

@@ -48,6 +48,15 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1)
     sqlite_busy_timeout_ms: int = Field(default=30_000, ge=0)
 
+    allow_local_remotes: bool = False
+    git_author_name: str = Field(default="DevFlowFix", min_length=1, max_length=100)
+    git_author_email: str = Field(
+        default="devflowfix@localhost", pattern=r"^[^<>\s]+@[^<>\s]+$"
+    )
+    git_timeout_seconds: int = Field(default=120, ge=1, le=3600)
+    provider_attempts: int = Field(default=3, ge=1, le=10)
+    provider_max_wait_seconds: int = Field(default=60, ge=0, le=3600)
+
     @model_validator(mode="after")
     def _check_production(self) -> Self:
         if self.env is Environment.PRODUCTION:

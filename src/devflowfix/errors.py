@@ -112,6 +112,14 @@ class RateLimited(AppError):
     default_message = "Too many requests; retry after the time in Retry-After."
 
 
+class UpstreamFailed(AppError):
+    """A service DevFlowFix depends on (a git remote, GitHub, GitLab) failed."""
+
+    status_code = 502
+    code = "upstream_error"
+    default_message = "A service DevFlowFix depends on failed."
+
+
 class InternalError(AppError):
     status_code = 500
     code = "internal_error"
@@ -134,6 +142,7 @@ HTTP_CODES: dict[int, str] = {
     422: "validation_error",
     429: "rate_limited",
     500: "internal_error",
+    502: "upstream_error",
     503: "service_unavailable",
 }
 

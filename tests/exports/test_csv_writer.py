@@ -85,6 +85,9 @@ def test_header_lists_the_documented_columns_in_order() -> None:
         "confidence",
         "tags",
         "resolution_time_seconds",
+        "fix_pull_request_url",
+        "fix_branch",
+        "fix_commit_sha",
     ]
     assert tuple(header) == INCIDENT_COLUMNS
 
@@ -100,7 +103,7 @@ def test_a_record_becomes_one_line_with_none_as_an_empty_cell() -> None:
 
     line = render([record]).split("\r\n")[1]
 
-    assert line == "inc_000000000000,,,,,,high,,,,,,,,,,,,,,ci npm,900"
+    assert line == "inc_000000000000,,,,,,high,,,,,,,,,,,,,,ci npm,900,,,"
 
 
 def test_commas_quotes_newlines_and_unicode_are_quoted_per_rfc_4180() -> None:

@@ -75,6 +75,9 @@ def expected_row(incident: Incident) -> dict[str, str]:
         "confidence": plain(incident.confidence),
         "tags": " ".join(incident.tags),
         "resolution_time_seconds": plain(incident.resolution_time_seconds),
+        "fix_pull_request_url": plain(incident.fix_pull_request_url),
+        "fix_branch": plain(incident.fix_branch),
+        "fix_commit_sha": plain(incident.fix_commit_sha),
     }
 
 

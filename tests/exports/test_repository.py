@@ -29,6 +29,9 @@ TEXT_COLUMNS = (
     "error_message",
     "root_cause",
     "suggested_fix",
+    "fix_pull_request_url",
+    "fix_branch",
+    "fix_commit_sha",
 )
 SAMPLES = ("=1+1", "+cmd", "-rf", "@SUM(A1)", "\t=x", "\r=x", "a=1", " =1", "ok")
 

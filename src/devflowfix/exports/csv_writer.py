@@ -40,6 +40,9 @@ INCIDENT_COLUMNS: tuple[str, ...] = (
     "confidence",
     "tags",
     "resolution_time_seconds",
+    "fix_pull_request_url",
+    "fix_branch",
+    "fix_commit_sha",
 )
 
 

@@ -156,6 +156,9 @@ def csv_columns(dialect: str) -> tuple[Any, ...]:
         Incident.confidence,
         tag_text(dialect=dialect),
         Incident.resolution_time_seconds,
+        neutralised(Incident.fix_pull_request_url),
+        neutralised(Incident.fix_branch),
+        neutralised(Incident.fix_commit_sha),
     )
 
 

@@ -89,6 +89,14 @@ class AnalysisRead(BaseModel):
     similar_incidents: list[dict[str, Any]]
 
 
+class FixRead(BaseModel):
+    """The fix pull request opened for the incident, if any."""
+
+    pull_request_url: str | None
+    branch: str | None
+    commit_sha: str | None
+
+
 class IncidentRead(BaseModel):
     incident_id: str
     timestamp: datetime
@@ -113,6 +121,7 @@ class IncidentRead(BaseModel):
     suggested_fix: str | None
     tags: list[str]
     analysis: AnalysisRead
+    fix: FixRead
 
     @classmethod
     def of(cls, incident: Incident) -> Self:
@@ -151,6 +160,11 @@ def _incident_values(incident: Incident) -> dict[str, Any]:
             "analysed_at": incident.analysed_at,
             "matched_rules": list(incident.matched_rules or ()),
             "similar_incidents": list(incident.similar_incidents or ()),
+        },
+        "fix": {
+            "pull_request_url": incident.fix_pull_request_url,
+            "branch": incident.fix_branch,
+            "commit_sha": incident.fix_commit_sha,
         },
         "error_log": incident.error_log,
     }

@@ -87,6 +87,11 @@ class Incident(Base):
     created_by_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("users.id", ondelete="SET NULL")
     )
+    # The fix pull request opened for the incident (see devflowfix.pullrequests);
+    # the URL stays empty when the remote has no pull-request API.
+    fix_pull_request_url: Mapped[str | None] = mapped_column(String(2048))
+    fix_branch: Mapped[str | None] = mapped_column(String(255))
+    fix_commit_sha: Mapped[str | None] = mapped_column(String(64))
 
 
 class IncidentTag(Base):
