@@ -9,7 +9,7 @@ import json
 import os
 import secrets
 import subprocess
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,8 @@ from devflowfix.auth.passwords import hash_password
 from devflowfix.auth.tokens import issue_token
 from devflowfix.config import Settings
 from devflowfix.db import Database
-from devflowfix.incidents import service as incident_service
+from devflowfix.exports.repository import IncidentRow
+from devflowfix.incidents import service as incidents_service
 from devflowfix.incidents.schemas import IncidentCreate
 from devflowfix.integrations import service as integration_service
 from devflowfix.integrations.crypto import SecretBox
@@ -87,13 +88,62 @@ def incident_payload(**overrides: Any) -> dict[str, Any]:
     return payload
 
 
-def make_incident(database: Database, user: User, **overrides: Any) -> Incident:
-    """An incident of the user's team, from `incident_payload` with `overrides`."""
+def make_incident(
+    database: Database,
+    user: User,
+    *,
+    created_at: datetime | None = None,
+    **overrides: Any,
+) -> Incident:
+    """An incident of `user`'s team, created through the service.
+
+    `created_at` back-dates it, as incidents loaded from history are.
+    """
     data = IncidentCreate.model_validate(incident_payload(**overrides))
     with database.transaction() as session:
-        return incident_service.create_incident(
-            session, user, data, max_log_bytes=64 * 1024
+        incident = incidents_service.create_incident(
+            session, user, data, max_log_bytes=65536
         )
+        if created_at is not None:
+            incident.created_at = created_at
+            incident.updated_at = created_at
+        session.flush()
+        return incident
+
+
+ROW_CREATED_AT = datetime(2026, 11, 28, 10, 30, tzinfo=UTC)
+
+
+def make_export_row(number: int = 0, **overrides: Any) -> IncidentRow:
+    """An export row in memory; each number has its own id and is a minute older."""
+    created_at = ROW_CREATED_AT - timedelta(minutes=number)
+    values: dict[str, Any] = {
+        "id": number + 1,
+        "incident_id": f"inc_{number:012x}",
+        "timestamp": created_at,
+        "created_at": created_at,
+        "updated_at": created_at,
+        "resolved_at": None,
+        "source": "github_actions",
+        "severity": Severity.HIGH,
+        "failure_type": "dependency_error",
+        "outcome": "pending",
+        "repository": "acme/web-app",
+        "branch": "main",
+        "commit_sha": "3f9c2a7e1b4d",
+        "workflow": "CI",
+        "job": "build",
+        "run_url": "https://ci.example.com/runs/1",
+        "external_id": None,
+        "error_message": "npm ERR! code ERESOLVE",
+        "root_cause": "Conflicting peer dependency",
+        "suggested_fix": None,
+        "confidence": 0.85,
+        "tags": ["frontend", "npm"],
+        "resolution_time_seconds": None,
+    }
+    values.update(overrides)
+    return IncidentRow(**values)
 
 
 GIT_IDENTITY = {

@@ -10,10 +10,12 @@ from fastapi import FastAPI
 from prometheus_client import ProcessCollector
 
 from devflowfix import __version__
+from devflowfix.analytics.endpoints import router as analytics_router
 from devflowfix.auth.endpoints import router as auth_router
 from devflowfix.config import Settings
 from devflowfix.db import Database
 from devflowfix.errors import install_error_handlers
+from devflowfix.exports.endpoints import router as exports_router
 from devflowfix.health.endpoints import router as health_router
 from devflowfix.incidents.endpoints import router as incidents_router
 from devflowfix.integrations.endpoints import router as integrations_router
@@ -90,7 +92,9 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     # Fixed paths under /api/v1/incidents (search, export) go before
     # /api/v1/incidents/{incident_id}, or that route would take them.
     app.include_router(search_router)
+    app.include_router(exports_router)
     app.include_router(incidents_router)
+    app.include_router(analytics_router)
     app.include_router(integrations_router)
     app.include_router(webhooks_router)
     app.include_router(users_router)

@@ -249,8 +249,8 @@ def _allowed_methods(request: Request) -> list[str]:
     # Starlette's own Allow names only the methods of the first route on the
     # path, while /api/v1/incidents/{incident_id} has GET, PATCH and DELETE on
     # three routes; the OpenAPI document knows them all.
-    # A fixed path (/api/v1/incidents/search) is its own resource, even though
-    # the parameter template matches it too.
+    # A fixed path such as /api/v1/incidents/search answers for itself: no
+    # incident id is called "search", so the {incident_id} routes do not count.
     paths: dict[str, Any] = request.app.openapi().get("paths", {})
     if request.url.path in paths:
         return sorted(method.upper() for method in paths[request.url.path])
