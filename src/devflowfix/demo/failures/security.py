@@ -78,6 +78,7 @@ def trivy_image(c: Context) -> Failure:
         f"CRITICAL: {severities['CRITICAL']})"
     )
     tag = f"{image(c)}:sha-{c.hex(7)}"
+
     output = [
         f"{tag} (debian 12.{c.num(1, 8)})",
         "=" * 40,
@@ -85,6 +86,7 @@ def trivy_image(c: Context) -> Failure:
         "| Library     | Vulnerability  | Severity | Installed | Fixed     |",
         *rows,
     ]
+
     return Failure(
         message=f"trivy: {tag}: {summary}",
         root_cause=(
@@ -224,6 +226,7 @@ def secret_leak(c: Context) -> Failure:
     )
     at = c.num(2, 120)
     commit = c.hex(40)
+
     output = [
         "    ○",
         "    │╲",
@@ -237,6 +240,7 @@ def secret_leak(c: Context) -> Failure:
         f"Commit:      {commit}",
         "WRN leaks found: 1",
     ]
+
     return Failure(
         message=f"gitleaks: leaks found: 1 ({rule} in {path}:{at})",
         root_cause=(
@@ -274,6 +278,7 @@ def iac_scan(c: Context) -> Failure:
     )
     check, text = c.pick(checks)
     path = f"/modules/{c.pick(('storage', 'network', 'database'))}/main.tf"
+
     output = [
         (
             f"Passed checks: {c.num(40, 300)}, Failed checks: 1, Skipped checks: "
@@ -283,6 +288,7 @@ def iac_scan(c: Context) -> Failure:
         "\tFAILED for resource: module.platform.aws_s3_bucket.logs",
         f"\tFile: {path}:{c.num(1, 60)}-{c.num(61, 120)}",
     ]
+
     return Failure(
         message=f"checkov: {check} FAILED: {text}",
         root_cause=f"A resource in {path} violates {check}.",
