@@ -10,11 +10,13 @@ import pytest
 from sqlalchemy import select
 
 from devflowfix.analysis.llm import LanguageModel
+from devflowfix.analysis.repository import find_incident_ids_to_analyse
 from devflowfix.analysis.service import analyse_incident, run_incident_analysis
 from devflowfix.config import Settings
 from devflowfix.db import Database
 from devflowfix.incidents import repository as incidents_repository
 from devflowfix.models import Incident, User
+from devflowfix.search.schemas import IncidentFilters
 from devflowfix.vocabulary import Provider, Role
 from factories import (
     deliver_webhook,
@@ -362,3 +364,29 @@ def test_a_failing_language_model_leaves_the_rule_based_analysis(
     assert analysed.root_cause is not None
     assert analysed.root_cause.startswith("Python cannot import the module 'respx'")
     assert analysed.matched_rules == ["python.module_not_found", "shell.exit_code"]
+
+
+def test_incidents_to_analyse_come_in_checkpointed_batches(
+    database: Database, member: User
+) -> None:
+    ids = [make_unanalysed(database, member).public_id for _ in range(3)]
+    done = make_unanalysed(database, member, error_log=MODULE_LOG)
+    analyse(database, done)
+    outsider = make_user(database, team="other")
+    make_unanalysed(database, outsider)
+    now = datetime.now(UTC)
+
+    with database.transaction(write=False) as session:
+        first = find_incident_ids_to_analyse(session, member.team_id, now=now, limit=2)
+        rest = find_incident_ids_to_analyse(
+            session, member.team_id, now=now, after_id=first[-1][0], limit=2
+        )
+        filtered = find_incident_ids_to_analyse(
+            session,
+            member.team_id,
+            filters=IncidentFilters(failure_types=["dependency_error"]),
+            now=now,
+        )
+
+    assert [public_id for _, public_id in first + rest] == ids
+    assert [public_id for _, public_id in filtered] == [done.public_id]

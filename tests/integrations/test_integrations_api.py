@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from conftest import make_settings
+from devflowfix.app import create_app
 from devflowfix.config import Settings
 from devflowfix.db import Database
 from devflowfix.integrations.crypto import SecretBox
@@ -254,3 +257,28 @@ def test_pull_requests_get_the_teams_decrypted_credentials(
             token="glpat-0123456789", base_url="https://gl.acme.net"
         )
     }
+
+
+def test_secrets_and_tokens_never_reach_the_logs(
+    database_url: str,
+    tmp_path: Path,
+    database: Database,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    settings = make_settings(database_url, tmp_path, log_json=True, log_level="INFO")
+    headers = auth_headers(make_user(database, role=Role.ADMIN), settings)
+    capsys.readouterr()
+
+    with TestClient(create_app(settings, database=database)) as client:
+        client.put(
+            "/api/v1/integrations/github",
+            json={"webhook_secret": SECRET, "token": "ghp_0123456789"},
+            headers=headers,
+        )
+        client.get("/api/v1/integrations", headers=headers)
+
+    output = capsys.readouterr().err
+    assert '"event": "integration.updated"' in output
+    assert '"fields": ["token", "webhook_secret"]' in output
+    assert SECRET not in output
+    assert "ghp_0123456789" not in output

@@ -84,3 +84,30 @@ def _rows(
         )
         for row in rows
     ]
+
+
+def find_incident_ids_to_analyse(
+    session: Session,
+    team_id: int,
+    *,
+    filters: IncidentFilters | None = None,
+    now: datetime,
+    after_id: int = 0,
+    limit: int = 100,
+) -> list[tuple[int, str]]:
+    """The next batch of the team's incidents to analyse, in id order, as
+    (id, public id): those never analysed, or with `filters` those matching
+    them (analysed or not). `after_id` is the checkpoint of the last batch."""
+    if filters is None:
+        conditions = [Incident.team_id == team_id, Incident.analysed_at.is_(None)]
+    else:
+        dialect = session.get_bind().dialect.name
+        conditions = filter_conditions(filters, team_id, now=now, dialect=dialect)
+
+    rows = session.execute(
+        select(Incident.id, Incident.public_id)
+        .where(*conditions, Incident.id > after_id)
+        .order_by(Incident.id)
+        .limit(limit)
+    )
+    return [(row.id, row.public_id) for row in rows]
