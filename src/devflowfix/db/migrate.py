@@ -12,6 +12,25 @@ from sqlalchemy import Engine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
+# Schema objects the ORM models do not describe, created by migrations only:
+# Procrastinate's queue tables on PostgreSQL (its own SQL, migration 0003_jobs),
+# the SQLite FTS5 table with its shadow tables, and PostgreSQL's generated
+# tsvector column with its GIN index. Comparisons of models and schema skip them.
+UNMAPPED_TABLE_PREFIXES = ("incidents_fts", "procrastinate_")
+UNMAPPED_NAMES: dict[str, frozenset[str]] = {
+    "column": frozenset({"search_vector"}),
+    "index": frozenset({"ix_incidents_search_vector"}),
+}
+
+
+def include_name(name: str | None, kind: str, parent_names: object) -> bool:
+    """Alembic's `include_name` hook: False for the objects listed above."""
+    if name is None:
+        return True
+    if kind == "table":
+        return not name.startswith(UNMAPPED_TABLE_PREFIXES)
+    return name not in UNMAPPED_NAMES.get(kind, frozenset())
+
 
 def alembic_config(database_url: str) -> Config:
     config = Config()

@@ -37,6 +37,7 @@ from devflowfix.demo.bundles import build_pipelines
 from devflowfix.demo.report import DEMO_PASSWORD, DemoReport
 from devflowfix.demo.rows import Batch, RowFactory
 from devflowfix.models import Team, User
+from devflowfix.search.maintenance import bulk_indexing
 from devflowfix.vocabulary import Role
 
 log = structlog.get_logger(__name__)
@@ -71,7 +72,8 @@ def load_demo(
         when = now or datetime.now(UTC)
         factory = _row_factory(database, incidents, team_id, user_id, seed, when)
         plan = _Writes(database, seed, check_public_ids=had_incidents)
-        loaded = _load_incidents(plan, factory, incidents)
+        with bulk_indexing(database.engine, rows=incidents):
+            loaded = _load_incidents(plan, factory, incidents)
 
     seconds = round(time.perf_counter() - started, 2)
     if skipped:
