@@ -52,6 +52,7 @@ class EmbeddedRunner:
     ) -> None:
         self.settings = settings
         self.workers = settings.job_workers if workers is None else workers
+
         self.keeper = LeaseKeeper(database, settings)
         self.dispatcher = LocalDispatcher(self.wake, self.keeper.check_soon)
         self.runtime = JobRuntime(
@@ -62,6 +63,7 @@ class EmbeddedRunner:
             results=ResultStore(settings.results_dir),
             worker_name=worker_identity(name),
         )
+
         self._work = threading.Event()
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -73,6 +75,7 @@ class EmbeddedRunner:
     def start(self) -> None:
         """Recover what a dead process left behind, then start the threads."""
         self._housekeep(sweep_results=True)
+
         self._stopping.clear()
         self.keeper.start()
         self._threads = [
@@ -88,8 +91,10 @@ class EmbeddedRunner:
                 daemon=True,
             )
         )
+
         for thread in self._threads:
             thread.start()
+
         log.info("job.runner_started", runner="embedded", workers=self.workers)
 
     def stop(self, grace_seconds: float = STOP_GRACE_SECONDS) -> None:
@@ -103,6 +108,7 @@ class EmbeddedRunner:
         deadline = time.monotonic() + grace_seconds
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
+
         if any(thread.is_alive() for thread in self._threads):
             self._release_running_jobs()
         self.keeper.stop()
@@ -122,6 +128,7 @@ class EmbeddedRunner:
                 )
         except SQLAlchemyError:
             log.warning("job.release_failed", exc_info=True)
+
         for context in contexts:
             context.stop(ClaimLost)
         log.warning("job.released", job_ids=[context.job_id for context in contexts])
@@ -136,6 +143,7 @@ class EmbeddedRunner:
                     claim = claim_next(self.runtime)
                 except SQLAlchemyError:
                     log.warning("job.claim_failed", exc_info=True)
+
             if claim is not None:
                 run_claimed_job(self.runtime, claim)
             elif wait != 0:
@@ -152,6 +160,7 @@ class EmbeddedRunner:
                 due = repository.earliest_due(session)
         except SQLAlchemyError:
             return poll
+
         if due is None:
             return poll
         return min(poll, max(0.0, (due - utcnow()).total_seconds()))

@@ -119,6 +119,7 @@ def page_jobs(
         conditions.append(Job.job_type == job_type)
     if status is not None:
         conditions.append(Job.status == status)
+
     rows = session.scalars(
         select(Job)
         .where(*conditions)
@@ -126,6 +127,7 @@ def page_jobs(
         .offset(offset)
         .limit(limit)
     )
+
     total = session.scalar(select(func.count()).select_from(Job).where(*conditions))
     return list(rows), int(total or 0)
 
@@ -169,6 +171,7 @@ def cancel_active_job(session: Session, job: Job, now: datetime) -> bool:
         )
         .execution_options(synchronize_session=False)
     )
+
     session.refresh(job)
     return _changed_one(changed)
 
