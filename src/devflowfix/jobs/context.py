@@ -99,7 +99,8 @@ class JobContext:
 
         self._started = time.monotonic()
         self._start_percent = float(claim.progress)
-        self._last_write = self._started
+        # The first report is written at once; later ones are throttled.
+        self._last_write = float("-inf")
 
     @property
     def job_id(self) -> str:

@@ -25,7 +25,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from devflowfix.config import Settings
-from devflowfix.db import Database, after_commit
+from devflowfix.db import Database
 from devflowfix.errors import AppError
 from devflowfix.jobs import repository
 from devflowfix.jobs.context import (
@@ -342,17 +342,9 @@ def _write_fenced(
         held = repository.update_claimed(
             session, claim.row_id, claim.claim_token, values
         )
-        if held and resubmit:
-            job = session.get(Job, claim.row_id)
-            if job is not None:
-                session.refresh(job)
-                runtime.dispatcher.submit(session, job)
+        # The job is queued again: the engine learns of it in this transaction.
+        job = session.get(Job, claim.row_id) if held and resubmit else None
+        if job is not None:
+            runtime.dispatcher.submit(session, job)
 
     return held
-
-
-def remove_files_after_commit(
-    session: Session, results: ResultStore, job_public_id: str
-) -> None:
-    """Remove a job's files once the transaction that ends it has committed."""
-    after_commit(session, lambda: results.remove_job(job_public_id))
