@@ -134,20 +134,28 @@ class EmbeddedRunner:
         log.warning("job.released", job_ids=[context.job_id for context in contexts])
 
     def _work_loop(self) -> None:
+        ran = False
         while not self._stopping.is_set():
             self._work.clear()
-            wait = self._seconds_until_due()
-            claim = None
-            if wait == 0:
-                try:
-                    claim = claim_next(self.runtime)
-                except SQLAlchemyError:
-                    log.warning("job.claim_failed", exc_info=True)
-
-            if claim is not None:
-                run_claimed_job(self.runtime, claim)
-            elif wait != 0:
+            # Right after a job, claim the next at once; otherwise read first.
+            wait = 0.0 if ran else self._seconds_until_due()
+            ran = wait == 0 and self._run_next()
+            if not ran and wait > 0:
                 self._work.wait(wait)
+
+    def _run_next(self) -> bool:
+        """Claim and run one due job; False when there was none to claim."""
+        try:
+            claim = claim_next(self.runtime)
+        except SQLAlchemyError:
+            log.warning("job.claim_failed", exc_info=True)
+            self._work.wait(self.settings.job_poll_interval_seconds)
+            return False
+
+        if claim is None:
+            return False
+        run_claimed_job(self.runtime, claim)
+        return True
 
     def _seconds_until_due(self) -> float:
         """0 when a job is due now; else how long to wait before looking again.
