@@ -10,12 +10,15 @@ from fastapi import FastAPI
 from prometheus_client import ProcessCollector
 
 from devflowfix import __version__
+from devflowfix.analytics.endpoints import router as analytics_router
 from devflowfix.auth.endpoints import router as auth_router
 from devflowfix.config import Settings
 from devflowfix.db import Database
 from devflowfix.errors import install_error_handlers
+from devflowfix.exports.endpoints import router as exports_router
 from devflowfix.health.endpoints import router as health_router
 from devflowfix.incidents.endpoints import router as incidents_router
+from devflowfix.integrations.endpoints import router as integrations_router
 from devflowfix.jobs.endpoints import router as jobs_router
 from devflowfix.jobs.engines import build_api_engine
 from devflowfix.jobs.registry import load_job_types
@@ -23,7 +26,11 @@ from devflowfix.logging import configure_logging
 from devflowfix.middleware import HTTPMetrics, RequestContextMiddleware
 from devflowfix.openapi import install_openapi
 from devflowfix.ratelimit import RateLimiter, RateLimitMiddleware
+from devflowfix.search.endpoints import router as search_router
 from devflowfix.users.endpoints import router as users_router
+from devflowfix.web.endpoints import router as web_router
+from devflowfix.web.endpoints import static_files
+from devflowfix.webhooks.endpoints import router as webhooks_router
 
 DESCRIPTION = """
 DevFlowFix stores CI/CD failures as incidents, analyses their logs, and lets a
@@ -86,7 +93,14 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     app.include_router(auth_router)
     # Fixed paths under /api/v1/incidents (search, export) go before
     # /api/v1/incidents/{incident_id}, or that route would take them.
+    app.include_router(search_router)
+    app.include_router(exports_router)
     app.include_router(incidents_router)
+    app.include_router(analytics_router)
+    app.include_router(integrations_router)
+    app.include_router(webhooks_router)
     app.include_router(users_router)
     app.include_router(jobs_router)
+    app.include_router(web_router)
+    app.mount("/app/static", static_files(), name="dashboard-files")
     return app

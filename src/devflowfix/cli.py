@@ -8,12 +8,14 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from devflowfix.analysis.cli import analysis_app
 from devflowfix.auth import service as auth_service
 from devflowfix.auth.tokens import issue_token
 from devflowfix.config import ConfigurationError, Settings, load_settings
 from devflowfix.db import Database
 from devflowfix.db.migrate import is_current, upgrade_to_head
 from devflowfix.errors import AppError
+from devflowfix.integrations.cli import teams_app
 from devflowfix.vocabulary import Role
 
 app = typer.Typer(
@@ -23,6 +25,8 @@ app = typer.Typer(
 )
 users_app = typer.Typer(help="Manage users and their teams.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
+app.add_typer(analysis_app, name="analysis")
+app.add_typer(teams_app, name="teams")
 
 console = Console(stderr=True)
 

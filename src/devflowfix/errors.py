@@ -112,6 +112,14 @@ class RateLimited(AppError):
     default_message = "Too many requests; retry after the time in Retry-After."
 
 
+class UpstreamFailed(AppError):
+    """A service DevFlowFix depends on (a git remote, GitHub, GitLab) failed."""
+
+    status_code = 502
+    code = "upstream_error"
+    default_message = "A service DevFlowFix depends on failed."
+
+
 class InternalError(AppError):
     status_code = 500
     code = "internal_error"
@@ -134,6 +142,7 @@ HTTP_CODES: dict[int, str] = {
     422: "validation_error",
     429: "rate_limited",
     500: "internal_error",
+    502: "upstream_error",
     503: "service_unavailable",
 }
 
@@ -240,8 +249,13 @@ def _allowed_methods(request: Request) -> list[str]:
     # Starlette's own Allow names only the methods of the first route on the
     # path, while /api/v1/incidents/{incident_id} has GET, PATCH and DELETE on
     # three routes; the OpenAPI document knows them all.
+    # A fixed path such as /api/v1/incidents/search answers for itself: no
+    # incident id is called "search", so the {incident_id} routes do not count.
+    paths: dict[str, Any] = request.app.openapi().get("paths", {})
+    if request.url.path in paths:
+        return sorted(method.upper() for method in paths[request.url.path])
     methods: set[str] = set()
-    for template, operations in request.app.openapi().get("paths", {}).items():
+    for template, operations in paths.items():
         if re.fullmatch(_template_pattern(template, operations), request.url.path):
             methods.update(method.upper() for method in operations)
     return sorted(methods)

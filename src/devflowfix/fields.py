@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
 
 MAX_TAGS = 32
+_NUMBER = re.compile(r"[-+]?\d*\.?\d*(?:[eE][-+]?\d+)?")
 
 
 def _text_or_datetime(value: Any) -> Any:
     # Pydantic would also take a number as a Unix time; the documented type is
-    # an ISO 8601 string, and a stray number is more likely a client bug.
-    if isinstance(value, (str, datetime)):
+    # an ISO 8601 string, and a stray number is more likely a client bug. In a
+    # query string every value is text, so digits alone are refused too.
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and not _NUMBER.fullmatch(value.strip()):
         return value
     raise ValueError("give an ISO 8601 date-time string")
 

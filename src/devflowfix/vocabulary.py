@@ -107,3 +107,22 @@ FINAL_JOB_STATUSES = frozenset(
     {JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED}
 )
 ACTIVE_JOB_STATUSES = frozenset({JobStatus.QUEUED, JobStatus.PROCESSING})
+
+
+class Provider(StrEnum):
+    """CI providers that send webhooks and serve job logs."""
+
+    GITHUB = "github"
+    GITLAB = "gitlab"
+    JENKINS = "jenkins"
+
+    @property
+    def source(self) -> Source:
+        return PROVIDER_SOURCES[self]
+
+
+PROVIDER_SOURCES: dict[Provider, Source] = {
+    Provider.GITHUB: Source.GITHUB_ACTIONS,
+    Provider.GITLAB: Source.GITLAB_CI,
+    Provider.JENKINS: Source.JENKINS,
+}

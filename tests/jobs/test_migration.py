@@ -23,6 +23,8 @@ def test_the_jobs_migration_downgrades_and_upgrades_again(database_url: str) -> 
 
     with engine.begin() as connection:
         config.attributes["connection"] = connection
+        # Below the merge revision first, then the jobs branch alone.
+        command.downgrade(config, "0003_jobs")
         command.downgrade(config, "0003_jobs@-1")
     after_downgrade = _tables(database_url)
     upgrade_to_head(engine)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -13,19 +12,24 @@ from sqlalchemy import Engine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
-# Procrastinate's queue tables on PostgreSQL come from its own SQL (migration
-# 0003_jobs), not from our models, so comparing the models with the database
-# must leave them out.
-FOREIGN_TABLE_PREFIXES = ("procrastinate_",)
+# Schema objects the ORM models do not describe, created by migrations only:
+# Procrastinate's queue tables on PostgreSQL (its own SQL, migration 0003_jobs),
+# the SQLite FTS5 table with its shadow tables, and PostgreSQL's generated
+# tsvector column with its GIN index. Comparisons of models and schema skip them.
+UNMAPPED_TABLE_PREFIXES = ("incidents_fts", "procrastinate_")
+UNMAPPED_NAMES: dict[str, frozenset[str]] = {
+    "column": frozenset({"search_vector"}),
+    "index": frozenset({"ix_incidents_search_vector"}),
+}
 
 
-def include_object(
-    obj: Any, name: str | None, kind: str, reflected: bool, compare_to: Any
-) -> bool:
-    """Alembic's filter: compare only the objects that our models describe."""
-    table = getattr(obj, "table", None)
-    table_name = name if kind == "table" else getattr(table, "name", None)
-    return not (table_name or "").startswith(FOREIGN_TABLE_PREFIXES)
+def include_name(name: str | None, kind: str, parent_names: object) -> bool:
+    """Alembic's `include_name` hook: False for the objects listed above."""
+    if name is None:
+        return True
+    if kind == "table":
+        return not name.startswith(UNMAPPED_TABLE_PREFIXES)
+    return name not in UNMAPPED_NAMES.get(kind, frozenset())
 
 
 def alembic_config(database_url: str) -> Config:

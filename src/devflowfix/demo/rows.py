@@ -17,7 +17,7 @@ from itertools import accumulate
 
 from devflowfix.demo.bundles import Branch, Bundle, Pipeline
 from devflowfix.demo.logs import HOUR
-from devflowfix.vocabulary import Outcome, Source
+from devflowfix.vocabulary import Outcome
 
 INCIDENT_COLUMNS = (
     "id", "public_id", "team_id", "source", "severity", "failure_type", "outcome",
@@ -31,8 +31,8 @@ TAG_COLUMNS = ("incident_id", "tag", "team_id")
 
 WINDOW_DAYS = 120
 SECOND = 1_000_000
-HOUR_US = 3600 * SECOND
-DAY_US = 24 * HOUR_US
+MINUTE_US = 60 * SECOND
+HOUR_US = 60 * MINUTE_US
 UNANALYSED_SHARE = 0.04
 # Share of incidents with each outcome that someone has marked resolved.
 RESOLVED_SHARE: dict[str, float] = {
@@ -58,6 +58,7 @@ HOURLY_LOAD = (
     0.9, 1.05, 1.15, 1.2, 1.1, 0.95, 0.75, 0.6, 0.45, 0.35, 0.25, 0.18,
 )  # fmt: skip
 POOL_SIZE = 4096
+MASK_48 = (1 << 48) - 1
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 Row = tuple[object, ...]
@@ -103,25 +104,45 @@ class Timeline:
         return [hours[min(bisect.bisect(cumulative, point), last)] for point in points]
 
 
+class PublicIds:
+    """Public ids that look random but are a keyed permutation of incident ids.
+
+    Each step (odd multiplier, offset, xor with a right shift) is invertible on
+    48 bits, so no two incidents of a load, or of loads with one seed, share one.
+    """
+
+    def __init__(self, rng: random.Random) -> None:
+        self.multipliers = [rng.getrandbits(48) | 1 for _ in range(3)]
+        self.offset = rng.getrandbits(48)
+
+    def __call__(self, incident_id: int) -> str:
+        first, second, third = self.multipliers
+        value = (incident_id * first + self.offset) & MASK_48
+        value ^= value >> 24
+        value = (value * second) & MASK_48
+        value ^= value >> 21
+        value = (value * third) & MASK_48
+        value ^= value >> 24
+        return f"inc_{value:012x}"
+
+
 class TimeFormat:
     """Microseconds since the epoch as 'YYYY-MM-DD HH:MM:SS.ffffff' in UTC."""
 
     def __init__(self, suffix: str) -> None:
         self.suffix = suffix
-        self.days: dict[int, str] = {}
+        self.minutes: dict[int, str] = {}
         self.hours: dict[int, str] = {}
 
     def __call__(self, micros: int) -> str:
-        day, rest = divmod(micros, DAY_US)
-        prefix = self.days.get(day)
+        minute, rest = divmod(micros, MINUTE_US)
+        prefix = self.minutes.get(minute)
         if prefix is None:
-            prefix = datetime.fromtimestamp(day * 86400, UTC).strftime("%Y-%m-%d ")
-            self.days[day] = prefix
+            moment = datetime.fromtimestamp(minute * 60, UTC)
+            prefix = moment.strftime("%Y-%m-%d %H:%M:")
+            self.minutes[minute] = prefix
         seconds, fraction = divmod(rest, SECOND)
-        hours, seconds = divmod(seconds, 3600)
-        minutes, seconds = divmod(seconds, 60)
-        clock = f"{hours:02d}:{minutes:02d}:{seconds:02d}.{fraction:06d}"
-        return prefix + clock + self.suffix
+        return f"{prefix}{seconds:02d}.{fraction:06d}{self.suffix}"
 
     def log_hour(self, hour: int) -> str:
         """The 'YYYY-MM-DDTHH' that stands in for `logs.HOUR` in log excerpts."""
@@ -218,6 +239,8 @@ class RowFactory:
     ) -> None:
         self.pipelines = pipelines
         self.links = [RunLinks(pipeline, rng) for pipeline in pipelines]
+        self.public_id = PublicIds(rng)
+        self.sources = [str(pipeline.source.value) for pipeline in pipelines]
         self.indexes = list(range(len(pipelines)))
         self.cumulative = list(accumulate(pipeline.weight for pipeline in pipelines))
         self.rng, self.rand = rng, rng.random
@@ -245,11 +268,12 @@ class RowFactory:
         picks = rng.choices(self.indexes, cum_weights=self.cumulative, k=count)
         hours = self.timeline.hours_for(rng, self.produced, count, self.total)
         self.produced += count
+
         batch = Batch()
         append_tag, team_id = batch.tags.append, self.team_id
         for offset in range(count):
             row_id = first_id + offset
-            public_id = f"inc_{rng.getrandbits(48):012x}"
+            public_id = self.public_id(row_id)
             row, tags = self._row(row_id, public_id, picks[offset], hours[offset])
             batch.incidents.append(row)
             for tag in tags:
@@ -265,14 +289,16 @@ class RowFactory:
         branch = pipeline.branches[int(rand() * len(pipeline.branches))]
         outcome = bundle.outcomes[int(rand() * len(bundle.outcomes))]
         analysed = rand() >= UNANALYSED_SHARE
-        manual = pipeline.source is Source.MANUAL
+        source = self.sources[index]
+        manual = source == "manual"
         happened, created, updated, resolved, analysed_at = self._times(
             bundle, hour, outcome, analysed, manual
         )
+
         url, external_id = self.links[index].locate(row_id, branch, bundle.workflow)
         tags, tags_json = bundle.tag_choices[int(rand() * len(bundle.tag_choices))]
         row = (
-            row_id, public_id, self.team_id, pipeline.source.value,
+            row_id, public_id, self.team_id, source,
             bundle.severities[int(rand() * len(bundle.severities))],
             bundle.failure_type, outcome, pipeline.repository.slug, branch.name,
             f"{self.rng.getrandbits(160):040x}", bundle.workflow, bundle.job, url,
@@ -302,15 +328,18 @@ class RowFactory:
         happened = hour * HOUR_US + int((second + rand() * 0.9) * SECOND)
         delays = self.manual_delays if manual else self.webhook_delays
         created = happened + delays[int(rand() * POOL_SIZE)]
+
         analysed_at = None
         if analysed:
             analysed_at = created + self.analysis_delays[int(rand() * POOL_SIZE)]
+
         resolved = None
         if rand() < RESOLVED_SHARE[outcome]:
             duration = self.durations[outcome][int(rand() * POOL_SIZE)]
             resolved = max(happened + duration, created + 30 * SECOND)
             if resolved > self.now:
                 resolved = None
+
         latest = max(created, analysed_at or 0, resolved or 0)
         updated = min(self.now, latest + self.edit_delays[int(rand() * POOL_SIZE)])
         return happened, created, max(updated, latest), resolved, analysed_at

@@ -19,14 +19,11 @@ from devflowfix.models import Incident
 
 # SQLite's page cache for the load connection; the default 2 MB makes every
 # index insert past the first few batches read its page back from the OS.
-SQLITE_LOAD_CACHE_KIB = 512 * 1024
+SQLITE_LOAD_CACHE_KIB = 256 * 1024
+# Well below SQLite's limit on the parameters of one statement.
+SQLITE_MAX_PARAMETERS = 10_000
 # PostgreSQL takes timestamps with an explicit offset, whatever the session's zone.
 TIME_SUFFIXES = {"sqlite": "", "postgresql": "+00"}
-
-
-def time_suffix(connection: Connection) -> str:
-    """What follows the clock time in datetime text for this database."""
-    return TIME_SUFFIXES[connection.dialect.name]
 
 
 def insert_batch(connection: Connection, batch: Batch) -> None:
@@ -102,15 +99,19 @@ def sync_id_sequence(connection: Connection) -> None:
 
 def find_taken_public_ids(connection: Connection, public_ids: list[str]) -> set[str]:
     """Those of `public_ids` that incidents already use."""
-    if connection.dialect.name == "sqlite":
-        query = select(Incident.public_id).where(Incident.public_id.in_(public_ids))
-        return set(connection.scalars(query))
-    # One array parameter: thousands of IN parameters cost PostgreSQL dearly.
-    rows = connection.scalars(
-        text("SELECT public_id FROM incidents WHERE public_id = ANY(:ids)"),
-        {"ids": public_ids},
-    )
-    return set(rows)
+    if connection.dialect.name != "sqlite":
+        # One array parameter: thousands of IN parameters cost PostgreSQL dearly.
+        rows = connection.scalars(
+            text("SELECT public_id FROM incidents WHERE public_id = ANY(:ids)"),
+            {"ids": public_ids},
+        )
+        return set(rows)
+    taken: set[str] = set()
+    for start in range(0, len(public_ids), SQLITE_MAX_PARAMETERS):
+        chunk = public_ids[start : start + SQLITE_MAX_PARAMETERS]
+        query = select(Incident.public_id).where(Incident.public_id.in_(chunk))
+        taken.update(connection.scalars(query))
+    return taken
 
 
 def has_incidents(connection: Connection) -> bool:
@@ -125,12 +126,16 @@ def load_settings(connection: Connection) -> Iterator[None]:
         yield
         return
     driver = _driver(connection)
-    (previous,) = driver.execute("PRAGMA cache_size").fetchone()
+    (cache_size,) = driver.execute("PRAGMA cache_size").fetchone()
+    (foreign_keys,) = driver.execute("PRAGMA foreign_keys").fetchone()
     driver.execute(f"PRAGMA cache_size = -{SQLITE_LOAD_CACHE_KIB}")
+    # The loader writes only rows that reference its own team, user and incidents.
+    driver.execute("PRAGMA foreign_keys = OFF")
     try:
         yield
     finally:
-        driver.execute(f"PRAGMA cache_size = {int(previous)}")
+        driver.execute(f"PRAGMA cache_size = {int(cache_size)}")
+        driver.execute(f"PRAGMA foreign_keys = {int(foreign_keys)}")
 
 
 def _driver(connection: Connection) -> Any:

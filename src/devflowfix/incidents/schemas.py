@@ -87,6 +87,24 @@ class AnalysisRead(BaseModel):
     analysed_at: datetime | None
     matched_rules: list[str]
     similar_incidents: list[dict[str, Any]]
+    status: str | None = Field(
+        default=None,
+        description=(
+            "`awaiting_log` (from a webhook, the log is still at the provider), "
+            "`analysed`, or `log_unavailable` (the fetch failed; see `error`)."
+        ),
+    )
+    error: str | None = Field(
+        default=None, description="Why the log could not be fetched."
+    )
+
+
+class FixRead(BaseModel):
+    """The fix pull request opened for the incident, if any."""
+
+    pull_request_url: str | None
+    branch: str | None
+    commit_sha: str | None
 
 
 class IncidentRead(BaseModel):
@@ -113,6 +131,7 @@ class IncidentRead(BaseModel):
     suggested_fix: str | None
     tags: list[str]
     analysis: AnalysisRead
+    fix: FixRead
 
     @classmethod
     def of(cls, incident: Incident) -> Self:
@@ -151,6 +170,13 @@ def _incident_values(incident: Incident) -> dict[str, Any]:
             "analysed_at": incident.analysed_at,
             "matched_rules": list(incident.matched_rules or ()),
             "similar_incidents": list(incident.similar_incidents or ()),
+            "status": incident.analysis_status,
+            "error": incident.analysis_error,
+        },
+        "fix": {
+            "pull_request_url": incident.fix_pull_request_url,
+            "branch": incident.fix_branch,
+            "commit_sha": incident.fix_commit_sha,
         },
         "error_log": incident.error_log,
     }

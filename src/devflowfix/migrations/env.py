@@ -6,7 +6,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 from devflowfix.db.engine import create_db_engine
-from devflowfix.db.migrate import include_object
+from devflowfix.db.migrate import include_name
 from devflowfix.models import Base
 
 config = context.config
@@ -19,8 +19,8 @@ def _run(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
-        # Leaves out what the models do not describe (see include_object).
-        include_object=include_object,
+        # Leaves out what the models do not describe (see include_name).
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -28,13 +28,24 @@ from devflowfix.models.base import (
 )
 from devflowfix.vocabulary import Severity
 
+SEARCH_FILTER_COLUMNS = ("severity", "source", "outcome", "failure_type", "confidence")
+
 
 class Incident(Base):
     __tablename__ = "incidents"
     __table_args__ = (
         UniqueConstraint("team_id", "source", "external_id"),
         # Keyset paging and sorting: every sortable column with the id tie-breaker.
-        Index("ix_incidents_team_created", "team_id", "created_at", "id"),
+        # The creation order also carries the filter columns, so that search
+        # checks filters inside the index instead of reading the wide rows.
+        Index(
+            "ix_incidents_search_created",
+            "team_id",
+            "created_at",
+            "id",
+            *SEARCH_FILTER_COLUMNS,
+            "repository",
+        ),
         Index("ix_incidents_team_updated", "team_id", "updated_at", "id"),
         Index("ix_incidents_team_severity", "team_id", "severity", "id"),
         Index("ix_incidents_team_confidence", "team_id", "confidence", "id"),
@@ -48,6 +59,20 @@ class Incident(Base):
             "ix_incidents_team_failure_created", "team_id", "failure_type", "created_at"
         ),
         Index("ix_incidents_team_repository", "team_id", "repository", "created_at"),
+        # Full-text matches come back as ids; this looks each one up with its
+        # filter and sort columns without touching the row.
+        Index(
+            "ix_incidents_search_id",
+            "id",
+            "team_id",
+            "created_at",
+            "updated_at",
+            "resolution_time_seconds",
+            *SEARCH_FILTER_COLUMNS,
+            "repository",
+        ),
+        # Similar incidents: the same error signature within a team.
+        Index("ix_incidents_team_signature", "team_id", "error_signature"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
@@ -84,9 +109,21 @@ class Incident(Base):
     analysed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     matched_rules: Mapped[list[str] | None] = mapped_column(JSONType)
     similar_incidents: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType)
+    # `awaiting_log` (from a webhook, the log is still at the provider),
+    # `analysed`, or `log_unavailable` (fetching failed; `analysis_error` says why).
+    analysis_status: Mapped[str | None] = mapped_column(String(16))
+    analysis_error: Mapped[str | None] = mapped_column(Text)
+    error_signature: Mapped[str | None] = mapped_column(String(255))
+    # What a log fetch needs from the webhook: provider, run, job and build ids.
+    provider_details: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     created_by_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("users.id", ondelete="SET NULL")
     )
+    # The fix pull request opened for the incident (see devflowfix.pullrequests);
+    # the URL stays empty when the remote has no pull-request API.
+    fix_pull_request_url: Mapped[str | None] = mapped_column(String(2048))
+    fix_branch: Mapped[str | None] = mapped_column(String(255))
+    fix_commit_sha: Mapped[str | None] = mapped_column(String(64))
 
 
 class IncidentTag(Base):

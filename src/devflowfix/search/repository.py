@@ -1,21 +1,54 @@
-"""Query building for incident filters."""
+"""Queries for incident filters and for search pages, counts and facets."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, exists, select
+from sqlalchemy import (
+    ColumnElement,
+    FromClause,
+    Select,
+    exists,
+    func,
+    literal,
+    select,
+    text,
+)
+from sqlalchemy.orm import Session, defer
 
 from devflowfix.models import Incident, IncidentTag
-from devflowfix.search.schemas import IncidentFilters
-from devflowfix.search.text import text_condition
+from devflowfix.search import fulltext
+from devflowfix.search.cursors import SortKey
+from devflowfix.search.fulltext import TextQuery
+from devflowfix.search.ordering import Ordering, Segment
+from devflowfix.search.schemas import IncidentFilters, SortField, SortOrder
 from devflowfix.vocabulary import Severity
+
+# PostgreSQL planner settings per text plan, for the search's own transaction.
+# A selective query must come from the GIN index, never from walking an order
+# and testing each row; a broad one must walk the order and stop after a page.
+_SELECTIVE_SETTINGS = ("SET LOCAL enable_indexscan = off",)
+_BROAD_SETTINGS = ("SET LOCAL enable_bitmapscan = off",)
 
 
 def filter_conditions(
     filters: IncidentFilters, team_id: int, *, now: datetime, dialect: str
 ) -> list[ColumnElement[bool]]:
     """The WHERE conditions that select the team's incidents matching `filters`."""
+    conditions = field_conditions(filters, team_id, now=now)
+    text_query = fulltext.text_query_of(filters)
+    if text_query is not None:
+        conditions.append(fulltext.matches_by_index(text_query, dialect))
+    return conditions
+
+
+def field_conditions(
+    filters: IncidentFilters, team_id: int, *, now: datetime
+) -> list[ColumnElement[bool]]:
+    """Every condition of `filters` except the full-text one."""
     conditions: list[ColumnElement[bool]] = [Incident.team_id == team_id]
     if filters.sources:
         conditions.append(Incident.source.in_(filters.sources))
@@ -36,8 +69,6 @@ def filter_conditions(
     for tag in filters.tags or ():
         conditions.append(_has_tag(tag, team_id))
     conditions.extend(_date_conditions(filters, now))
-    if filters.search_query:
-        conditions.append(text_condition(filters.search_query, dialect=dialect))
     return conditions
 
 
@@ -67,3 +98,213 @@ def _date_conditions(
             else Incident.created_at < window.end
         )
     return conditions
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPlan:
+    """Where a search's incidents come from, in which order, and how to ask."""
+
+    source: FromClause
+    conditions: tuple[ColumnElement[bool], ...]
+    ordering: Ordering
+    # Conditions on the incidents table that select every match, for counting.
+    matches: tuple[ColumnElement[bool], ...]
+    settings: tuple[str, ...] = ()
+
+
+def plan_search(
+    session: Session,
+    conditions: list[ColumnElement[bool]],
+    text_query: TextQuery | None,
+    *,
+    sort_by: SortField,
+    sort_order: SortOrder,
+    broad_limit: int,
+    relevance_limit: int,
+) -> SearchPlan:
+    """How to run a search: which text condition, order and planner settings.
+
+    A query whose text matches more than `broad_limit` incidents is broad: it
+    walks the order and tests each incident, so a page costs the same however
+    many incidents match. Fewer matches come from the full-text index first.
+    """
+    dialect = _dialect(session)
+    if text_query is None:
+        selected = tuple(conditions)
+        return SearchPlan(
+            Incident.__table__, selected, Ordering.of(sort_by, sort_order), selected
+        )
+    matches = fulltext.count_matches_up_to(session, text_query, broad_limit)
+    broad = matches > broad_limit
+    settings = _planner_settings(dialect, broad=broad)
+    match = (
+        fulltext.matches_row_by_row(text_query, dialect)
+        if broad
+        else fulltext.matches_by_index(text_query, dialect)
+    )
+    selected = (*conditions, match)
+    if sort_by == SortField.RELEVANCE:
+        limit = relevance_limit if broad else None
+        return _relevance_plan(
+            session, text_query, conditions, sort_order, selected, settings, limit
+        )
+    ordering = Ordering.of(sort_by, sort_order)
+    return SearchPlan(Incident.__table__, selected, ordering, selected, settings)
+
+
+def _planner_settings(dialect: str, *, broad: bool) -> tuple[str, ...]:
+    if dialect == "sqlite":
+        return ()
+    return _BROAD_SETTINGS if broad else _SELECTIVE_SETTINGS
+
+
+def _relevance_plan(
+    session: Session,
+    text_query: TextQuery,
+    conditions: list[ColumnElement[bool]],
+    sort_order: SortOrder,
+    matches: tuple[ColumnElement[bool], ...],
+    settings: tuple[str, ...],
+    limit: int | None,
+) -> SearchPlan:
+    # Scoring every match of a broad query costs time in proportion to the
+    # matches; it ranks the `limit` most recently stored ones instead.
+    dialect = _dialect(session)
+    if dialect == "sqlite":
+        ranked = fulltext.fts5_ranked_matches(text_query, conditions)
+        newest = fulltext.FTS_TABLE.c.rowid.desc()
+    else:
+        ranked = select(
+            Incident.id.label("incident_id"),
+            fulltext.relevance_score(text_query, dialect).label("score"),
+        ).where(*conditions, fulltext.matches_by_index(text_query, dialect))
+        newest = Incident.id.desc()
+    if limit is not None:
+        ranked = ranked.order_by(newest).limit(limit)
+    candidates = ranked.subquery("candidates")
+    ordering = Ordering.of(
+        SortField.RELEVANCE,
+        sort_order,
+        value=candidates.c.score,
+        incident_id=candidates.c.incident_id,
+    )
+    return SearchPlan(candidates, (), ordering, matches, settings)
+
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+def _prepare(session: Session, plan: SearchPlan) -> None:
+    for statement in plan.settings:
+        session.execute(text(statement))
+
+
+def _segment_query(
+    plan: SearchPlan, segment: Segment, *, reverse: bool, key: SortKey | None = None
+) -> Select[Any]:
+    ordering = plan.ordering
+    query = (
+        select(ordering.incident_id, ordering.value)
+        .select_from(plan.source)
+        .where(*plan.conditions, *ordering.conditions(segment))
+    )
+    if key is not None:
+        beyond = ordering.beyond(segment, key, reverse=reverse)
+        if beyond is not None:
+            query = query.where(beyond)
+    return query.order_by(*ordering.order_by(segment, reverse=reverse))
+
+
+def _keys(plan: SearchPlan, rows: Sequence[Any]) -> list[SortKey]:
+    return [plan.ordering.key_of(value, incident_id) for incident_id, value in rows]
+
+
+def fetch_page(
+    session: Session, plan: SearchPlan, *, offset: int, limit: int
+) -> list[SortKey]:
+    """The sort keys of up to `limit` incidents after the first `offset`."""
+    _prepare(session, plan)
+    keys: list[SortKey] = []
+    skip = offset
+    for segment in plan.ordering.segments():
+        if len(keys) >= limit:
+            break
+        query = _segment_query(plan, segment, reverse=False)
+        rows = session.execute(query.offset(skip).limit(limit - len(keys))).all()
+        if rows:
+            keys.extend(_keys(plan, rows))
+            skip = 0
+        elif skip:
+            skip -= _count_segment(session, plan, segment, cap=skip)
+    return keys
+
+
+def fetch_beyond(
+    session: Session, plan: SearchPlan, key: SortKey, *, limit: int, reverse: bool
+) -> list[SortKey]:
+    """The sort keys of up to `limit` incidents after `key` (before, if `reverse`).
+
+    With `reverse` the keys come nearest-first, that is in reverse order.
+    """
+    _prepare(session, plan)
+    keys: list[SortKey] = []
+    for segment in plan.ordering.segments_from(key, reverse=reverse):
+        query = _segment_query(plan, segment, reverse=reverse, key=key)
+        keys.extend(_keys(plan, session.execute(query.limit(limit - len(keys))).all()))
+        if len(keys) >= limit:
+            break
+    return keys
+
+
+def _count_segment(
+    session: Session, plan: SearchPlan, segment: Segment, *, cap: int
+) -> int:
+    inner = (
+        select(literal(1))
+        .select_from(plan.source)
+        .where(*plan.conditions, *plan.ordering.conditions(segment))
+        .limit(cap)
+        .subquery()
+    )
+    return int(session.scalar(select(func.count()).select_from(inner)) or 0)
+
+
+def count_matches(session: Session, plan: SearchPlan, *, cap: int) -> int:
+    """How many incidents the plan selects, counting no further than `cap + 1`."""
+    _prepare(session, plan)
+    inner = (
+        select(literal(1))
+        .select_from(Incident)
+        .where(*plan.matches)
+        .limit(cap + 1)
+        .subquery()
+    )
+    return int(session.scalar(select(func.count()).select_from(inner)) or 0)
+
+
+def facet_values(
+    session: Session, incident_ids: Sequence[int]
+) -> list[tuple[str, Severity, str, str]]:
+    """Source, severity, outcome and failure type of each given incident."""
+    query = select(
+        Incident.source, Incident.severity, Incident.outcome, Incident.failure_type
+    ).where(Incident.id.in_(incident_ids))
+    # The id index carries these columns; the rows themselves are wide.
+    rows = session.execute(
+        query.with_hint(Incident, "INDEXED BY ix_incidents_search_id", "sqlite")
+    )
+    return [(row[0], row[1], row[2], row[3]) for row in rows]
+
+
+def load_incidents(
+    session: Session, incident_ids: Sequence[int], *, with_log: bool
+) -> list[Incident]:
+    """The incidents with these ids, in the order given."""
+    if not incident_ids:
+        return []
+    query = select(Incident).where(Incident.id.in_(incident_ids))
+    if not with_log:
+        query = query.options(defer(Incident.error_log))
+    found = {incident.id: incident for incident in session.scalars(query)}
+    return [found[incident_id] for incident_id in incident_ids if incident_id in found]

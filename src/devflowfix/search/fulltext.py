@@ -1,0 +1,291 @@
+"""Full-text matching: FTS5 on SQLite, a tsvector with a GIN index on PostgreSQL.
+
+Both databases index error_message, root_cause, error_log, repository, workflow
+and tags, and both cut text into the same words: every run of letters and
+digits is one lower-cased word, everything else separates words. So
+`ModuleNotFoundError` is one word, `npm ERR!` is `npm err`, and `src/app.py:42`
+is the four words `src app py 42`. A search term that cuts into several words
+is matched as a phrase, so `src/app.py:42` finds exactly that sequence.
+
+Migration 0002_search creates the index objects; this module builds the match
+expressions and hides every difference between the two databases.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Select,
+    and_,
+    bindparam,
+    column,
+    exists,
+    func,
+    literal,
+    literal_column,
+    select,
+    table,
+    text,
+)
+from sqlalchemy.dialects.postgresql import TSQUERY, TSVECTOR
+from sqlalchemy.orm import Session
+
+from devflowfix.errors import ValidationFailed
+from devflowfix.models import Incident
+from devflowfix.search.query import Term, parse_query
+from devflowfix.search.schemas import IncidentFilters
+
+FTS_TABLE = table("incidents_fts", column("rowid"), column("incidents_fts"))
+SEARCH_VECTOR = literal_column("incidents.search_vector", TSVECTOR)
+
+# A word is a run of letters and digits; `_` separates, as in FTS5's unicode61.
+WORD = re.compile(r"[^\W_]+")
+# PostgreSQL does not index words longer than 2,047 bytes.
+MAX_WORD_CHARS = 500
+MAX_PHRASE_WORDS = 64
+# Column weights of BM25 on SQLite, in FTS5 column order. PostgreSQL gives the
+# same columns the weights A (error_message), B (root cause, repository), C
+# (workflow, tags) and D (error_log) in the generated column.
+BM25_WEIGHTS = (4.0, 2.0, 1.0, 2.0, 1.5, 1.5)
+VECTOR_WEIGHTS = "ABCD"
+
+
+def words_of(text: str) -> list[str]:
+    """The words full-text search sees in `text`."""
+    return [word.lower() for word in WORD.findall(text)]
+
+
+@dataclass(frozen=True, slots=True)
+class Phrase:
+    """Consecutive words; with `prefix`, the last word only has to start so."""
+
+    words: tuple[str, ...]
+    prefix: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TextQuery:
+    """A search query cut into words: every positive phrase, no negative one."""
+
+    positives: tuple[Phrase, ...]
+    negatives: tuple[Phrase, ...] = ()
+
+    def fts5(self) -> str:
+        """The FTS5 MATCH expression; every word is quoted, so none is syntax."""
+        positive = " AND ".join(_fts5_phrase(phrase) for phrase in self.positives)
+        if not self.negatives:
+            return positive
+        negative = " OR ".join(_fts5_phrase(phrase) for phrase in self.negatives)
+        return f"({positive}) NOT ({negative})"
+
+    def tsquery(self) -> str:
+        """The tsquery text, used verbatim as a `tsquery` (no parser involved)."""
+        parts = [_tsquery_phrase(phrase) for phrase in self.positives]
+        parts.extend(f"!{_tsquery_phrase(phrase)}" for phrase in self.negatives)
+        return " & ".join(parts)
+
+
+def _fts5_phrase(phrase: Phrase) -> str:
+    quoted = '"' + " ".join(phrase.words) + '"'
+    return quoted + " *" if phrase.prefix else quoted
+
+
+def _tsquery_phrase(phrase: Phrase) -> str:
+    if len(phrase.words) == 1:
+        return _lexeme(phrase.words[0], prefix=phrase.prefix)
+    # One weight throughout keeps the phrase inside one field (see 0002_search).
+    alternatives = [
+        " <-> ".join(
+            _lexeme(word, prefix=phrase.prefix and last, weight=weight)
+            for word, last in _with_last(phrase.words)
+        )
+        for weight in VECTOR_WEIGHTS
+    ]
+    return "(" + " | ".join(f"({alternative})" for alternative in alternatives) + ")"
+
+
+def _lexeme(word: str, *, prefix: bool, weight: str = "") -> str:
+    marks = ("*" if prefix else "") + weight
+    return f"'{word}'" + (f":{marks}" if marks else "")
+
+
+def _with_last(words: tuple[str, ...]) -> list[tuple[str, bool]]:
+    return [(word, index == len(words) - 1) for index, word in enumerate(words)]
+
+
+def compile_query(search_query: str) -> TextQuery:
+    """The words to match for a user's query; nothing matchable is a 422."""
+    positives: list[Phrase] = []
+    negatives: list[Phrase] = []
+    for term in parse_query(search_query):
+        phrase = _phrase_of(term)
+        if phrase is not None:
+            (negatives if term.negated else positives).append(phrase)
+    if not positives:
+        raise ValidationFailed.for_field(
+            "search_query",
+            "The search needs at least one word or number to match; punctuation "
+            "and symbols alone match nothing.",
+        )
+    return TextQuery(tuple(positives), tuple(negatives))
+
+
+def _phrase_of(term: Term) -> Phrase | None:
+    words = words_of(term.text)
+    if not words:
+        return None
+    if any(len(word) > MAX_WORD_CHARS for word in words):
+        raise ValidationFailed.for_field(
+            "search_query",
+            f"A word of the search is longer than {MAX_WORD_CHARS} characters.",
+        )
+    if len(words) > MAX_PHRASE_WORDS:
+        raise ValidationFailed.for_field(
+            "search_query", f"A phrase of the search has over {MAX_PHRASE_WORDS} words."
+        )
+    return Phrase(tuple(words), prefix=term.prefix)
+
+
+def _fts5_match(query: TextQuery) -> ColumnElement[bool]:
+    return FTS_TABLE.c.incidents_fts.op("MATCH")(bindparam(None, query.fts5()))
+
+
+def _tsquery_of(query: TextQuery) -> ColumnElement[object]:
+    return bindparam(None, query.tsquery(), type_=TSQUERY)
+
+
+def fts5_matches(query: TextQuery) -> Select[int]:
+    """The ids of every incident (of any team) whose text matches, on SQLite."""
+    return select(FTS_TABLE.c.rowid).where(_fts5_match(query))
+
+
+def matches_by_index(query: TextQuery, dialect: str) -> ColumnElement[bool]:
+    """The text condition as a set lookup: good when few incidents match."""
+    if dialect == "sqlite":
+        return Incident.id.in_(fts5_matches(query))
+    return SEARCH_VECTOR.op("@@")(_tsquery_of(query))
+
+
+def matches_row_by_row(query: TextQuery, dialect: str) -> ColumnElement[bool]:
+    """The text condition checked per incident: good when most of them match.
+
+    Used while walking an ordered index, so that a broad query stops after one
+    page instead of collecting every match first. PostgreSQL checks the stored
+    vector of the row itself; the caller turns bitmap scans off for the query.
+    """
+    if dialect == "sqlite":
+        return exists(
+            select(literal(1))
+            .select_from(FTS_TABLE)
+            .where(FTS_TABLE.c.rowid == Incident.id, _fts5_match(query))
+        )
+    return SEARCH_VECTOR.op("@@")(_tsquery_of(query))
+
+
+def text_query_of(filters: IncidentFilters) -> TextQuery | None:
+    """The compiled `search_query` of `filters`; None when it is empty or blank."""
+    if filters.search_query is None or not filters.search_query.strip():
+        return None
+    return compile_query(filters.search_query)
+
+
+def relevance_score(query: TextQuery, dialect: str) -> ColumnElement[float]:
+    """Higher is more relevant: BM25 on SQLite, ts_rank on PostgreSQL.
+
+    FTS5's bm25() is lower for better matches, so it is negated. On SQLite the
+    expression is only valid in a query that reads `incidents_fts` with MATCH.
+    """
+    if dialect == "sqlite":
+        weights = [literal(weight, Float) for weight in BM25_WEIGHTS]
+        return -func.bm25(literal_column("incidents_fts"), *weights)
+    return func.ts_rank(SEARCH_VECTOR, _tsquery_of(query)).cast(Float)
+
+
+def fts5_ranked_matches(
+    query: TextQuery, extra: list[ColumnElement[bool]]
+) -> Select[int, float]:
+    """Matching ids with their score on SQLite, joined to the incidents.
+
+    `extra` are conditions on the incidents columns; the FTS5 table drives, so
+    its rows come in id order.
+    """
+    score = relevance_score(query, "sqlite").label("score")
+    return (
+        select(FTS_TABLE.c.rowid.label("incident_id"), score)
+        .select_from(FTS_TABLE)
+        .join(Incident, Incident.id == FTS_TABLE.c.rowid)
+        .where(_fts5_match(query), and_(*extra))
+    )
+
+
+def count_matches_up_to(session: Session, query: TextQuery, cap: int) -> int:
+    """How many incidents of all teams match `query`, counted no further than cap+1.
+
+    SQLite counts in the FTS5 index, which is cheap up to a few thousand.
+    PostgreSQL estimates from the column statistics instead, because even
+    counting a broad word in the GIN index reads its whole posting list.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        inner = fts5_matches(query).limit(cap + 1).subquery()
+        return int(session.scalar(select(func.count()).select_from(inner)) or 0)
+    return min(cap + 1, round(_term_statistics(session).estimate(query)))
+
+
+@dataclass(slots=True)
+class TermStatistics:
+    """PostgreSQL's most common words of the search vector, with their shares."""
+
+    rows: float
+    shares: dict[str, float] = field(default_factory=dict)
+    read_at: float = 0.0
+
+    def estimate(self, query: TextQuery) -> float:
+        """About how many incidents match: the rarest positive phrase decides.
+
+        A word missing from the statistics is rarer than every word in them.
+        """
+        return self.rows * min(self._share(phrase) for phrase in query.positives)
+
+    def _share(self, phrase: Phrase) -> float:
+        shares = [self.shares.get(word, 0.0) for word in phrase.words[:-1]]
+        last = phrase.words[-1]
+        if phrase.prefix:
+            shares.append(
+                min(1.0, sum(v for k, v in self.shares.items() if k.startswith(last)))
+            )
+        else:
+            shares.append(self.shares.get(last, 0.0))
+        return min(shares)
+
+
+STATISTICS_SECONDS = 60.0
+_statistics: dict[str, TermStatistics] = {}
+
+
+def _term_statistics(session: Session) -> TermStatistics:
+    key = session.get_bind().engine.url.render_as_string(hide_password=True)
+    cached = _statistics.get(key)
+    if cached is not None and time.monotonic() - cached.read_at < STATISTICS_SECONDS:
+        return cached
+    row = session.execute(
+        text(
+            "SELECT c.reltuples, s.most_common_elems::text::text[], "
+            "s.most_common_elem_freqs FROM pg_class c LEFT JOIN pg_stats s "
+            "ON s.schemaname = current_schema() AND s.tablename = 'incidents' "
+            "AND s.attname = 'search_vector' "
+            "WHERE c.oid = to_regclass('incidents')"
+        )
+    ).one()
+    rows, words, shares = row
+    statistics = TermStatistics(
+        rows=max(float(rows or 0), 0.0),
+        shares=dict(zip(words or (), shares or (), strict=False)),
+        read_at=time.monotonic(),
+    )
+    _statistics[key] = statistics
+    return statistics
