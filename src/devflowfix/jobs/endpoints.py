@@ -93,6 +93,7 @@ def create_job(
         settings=settings,
         idempotency_key=idempotency_key,
     )
+
     response.headers["Location"] = urls.status_url(job)
     return JobRead.of_owned(job, urls, user.public_id)
 
@@ -116,6 +117,7 @@ def list_jobs(
         page=page,
         page_size=page_size,
     )
+
     return JobPage(
         jobs=[JobSummary.of(job, urls) for job in jobs],
         total=total,
