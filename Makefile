@@ -36,7 +36,10 @@ check: lint types test
 
 bench: setup
 	$(BIN)/python bench/demo_load.py
+	$(BIN)/python bench/analysis.py
+	$(BIN)/python bench/exports.py
 	$(BIN)/python bench/pr_creation.py
+	$(BIN)/python bench/jobs.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -23,6 +23,7 @@ from devflowfix.app import create_app
 from devflowfix.config import Settings
 from devflowfix.db import Database, create_db_engine
 from devflowfix.db.migrate import upgrade_to_head
+from devflowfix.jobs.scaled import ScaledWorker
 
 POSTGRES_URL = os.environ.get("DEVFLOWFIX_TEST_POSTGRES_URL")
 REDIS_URL = os.environ.get("DEVFLOWFIX_TEST_REDIS_URL")
@@ -106,6 +107,11 @@ def make_settings(database_url: str, tmp_path: Path, **overrides: object) -> Set
         "secret_key": TEST_SECRET_KEY,
         "results_dir": tmp_path / "results",
         "log_level": "WARNING",
+        # Jobs in tests: retry at once, write every progress report, and find
+        # jobs queued by other processes quickly.
+        "job_retry_backoff_seconds": 0,
+        "job_progress_interval_seconds": 0,
+        "job_poll_interval_seconds": 0.2,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
@@ -132,3 +138,19 @@ def app(settings: Settings, database: Database) -> FastAPI:
 def client(app: FastAPI) -> Iterator[TestClient]:
     with TestClient(app) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def job_worker(database: Database, settings: Settings) -> Iterator[None]:
+    """Something that runs jobs beside the `client`'s app.
+
+    On SQLite the app's own embedded runner does; on PostgreSQL this starts a
+    Procrastinate worker in a thread of the test process.
+    """
+    if database.is_sqlite:
+        yield
+        return
+    worker = ScaledWorker(database, settings)
+    worker.start_in_thread()
+    yield
+    worker.stop()

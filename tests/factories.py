@@ -2,22 +2,34 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import itertools
+import json
 import os
+import secrets
 import subprocess
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy import func, insert, select
 
 from devflowfix.auth import service as auth_service
 from devflowfix.auth.passwords import hash_password
 from devflowfix.auth.tokens import issue_token
 from devflowfix.config import Settings
 from devflowfix.db import Database
-from devflowfix.incidents import service as incident_service
+from devflowfix.exports.repository import IncidentRow
+from devflowfix.incidents import service as incidents_service
 from devflowfix.incidents.schemas import IncidentCreate
-from devflowfix.models import Incident, User
-from devflowfix.vocabulary import Role
+from devflowfix.integrations import service as integration_service
+from devflowfix.integrations.crypto import SecretBox
+from devflowfix.integrations.schemas import IntegrationUpdate
+from devflowfix.models import Incident, IncidentTag, Job, User
+from devflowfix.vocabulary import Provider, Role, Severity
+from devflowfix.webhooks import service as webhook_service
 
 PASSWORD = "correct-horse-battery"
 _emails = itertools.count(1)
@@ -76,13 +88,62 @@ def incident_payload(**overrides: Any) -> dict[str, Any]:
     return payload
 
 
-def make_incident(database: Database, user: User, **overrides: Any) -> Incident:
-    """An incident of the user's team, from `incident_payload` with `overrides`."""
+def make_incident(
+    database: Database,
+    user: User,
+    *,
+    created_at: datetime | None = None,
+    **overrides: Any,
+) -> Incident:
+    """An incident of `user`'s team, created through the service.
+
+    `created_at` back-dates it, as incidents loaded from history are.
+    """
     data = IncidentCreate.model_validate(incident_payload(**overrides))
     with database.transaction() as session:
-        return incident_service.create_incident(
-            session, user, data, max_log_bytes=64 * 1024
+        incident = incidents_service.create_incident(
+            session, user, data, max_log_bytes=65536
         )
+        if created_at is not None:
+            incident.created_at = created_at
+            incident.updated_at = created_at
+        session.flush()
+        return incident
+
+
+ROW_CREATED_AT = datetime(2026, 11, 28, 10, 30, tzinfo=UTC)
+
+
+def make_export_row(number: int = 0, **overrides: Any) -> IncidentRow:
+    """An export row in memory; each number has its own id and is a minute older."""
+    created_at = ROW_CREATED_AT - timedelta(minutes=number)
+    values: dict[str, Any] = {
+        "id": number + 1,
+        "incident_id": f"inc_{number:012x}",
+        "timestamp": created_at,
+        "created_at": created_at,
+        "updated_at": created_at,
+        "resolved_at": None,
+        "source": "github_actions",
+        "severity": Severity.HIGH,
+        "failure_type": "dependency_error",
+        "outcome": "pending",
+        "repository": "acme/web-app",
+        "branch": "main",
+        "commit_sha": "3f9c2a7e1b4d",
+        "workflow": "CI",
+        "job": "build",
+        "run_url": "https://ci.example.com/runs/1",
+        "external_id": None,
+        "error_message": "npm ERR! code ERESOLVE",
+        "root_cause": "Conflicting peer dependency",
+        "suggested_fix": None,
+        "confidence": 0.85,
+        "tags": ["frontend", "npm"],
+        "resolution_time_seconds": None,
+    }
+    values.update(overrides)
+    return IncidentRow(**values)
 
 
 GIT_IDENTITY = {
@@ -133,3 +194,140 @@ def remote_refs(path: Path) -> dict[str, str]:
     """Every ref of a repository and the commit it points at."""
     output = git(path, "for-each-ref", "--format=%(refname) %(objectname)")
     return dict(line.split(" ", 1) for line in output.splitlines())
+
+
+def make_job(
+    database: Database, user: User, job_type: str = "test_record", **fields: Any
+) -> Job:
+    """A job row of `user`, queued unless `fields` say otherwise."""
+    now = datetime.now(UTC)
+    values: dict[str, Any] = {
+        "user_id": user.id,
+        "team_id": user.team_id,
+        "job_type": job_type,
+        "status": "queued",
+        "parameters": {},
+        "created_at": now,
+        "updated_at": now,
+    }
+    values.update(fields)
+    with database.transaction() as session:
+        job = Job(**values)
+        session.add(job)
+    return job
+
+
+def make_incidents(
+    database: Database, user: User, count: int, **overrides: Any
+) -> list[int]:
+    """`count` incidents of the user's team, written in bulk; their row ids."""
+    happened_at = datetime(2026, 11, 28, 10, 30, tzinfo=UTC)
+    tags = overrides.pop("tags", ["frontend", "npm"])
+    rows = [
+        {
+            "public_id": f"inc_{secrets.token_hex(6)}",
+            "team_id": user.team_id,
+            "source": "github_actions",
+            "severity": Severity.HIGH,
+            "failure_type": "dependency_error",
+            "outcome": "pending",
+            "repository": "acme/web-app",
+            "error_message": f"npm ERR! code ERESOLVE in build {number}",
+            "tags": list(tags),
+            "timestamp": happened_at,
+            "created_at": happened_at,
+            "updated_at": happened_at,
+            **overrides,
+        }
+        for number in range(count)
+    ]
+    with database.transaction() as session:
+        before = session.scalar(select(func.max(Incident.id))) or 0
+        session.execute(insert(Incident.__table__), rows)
+        ids = list(session.scalars(select(Incident.id).where(Incident.id > before)))
+        session.execute(
+            insert(IncidentTag),
+            [
+                {"incident_id": incident_id, "tag": tag, "team_id": user.team_id}
+                for incident_id in ids
+                for tag in tags
+            ],
+        )
+    return sorted(ids)
+
+
+WEBHOOK_SECRET = "whsec-test-0123456789abcdef"
+WEBHOOK_DATA = Path(__file__).resolve().parent / "data" / "webhooks"
+
+
+def make_integration(
+    database: Database,
+    settings: Settings,
+    *,
+    team: str = "acme",
+    provider: Provider = Provider.GITHUB,
+    webhook_secret: str | None = WEBHOOK_SECRET,
+    token: str | None = None,
+    base_url: str | None = None,
+) -> None:
+    """Set a team's integration with `provider`, creating the team if needed."""
+    values = {"webhook_secret": webhook_secret, "token": token, "base_url": base_url}
+    with database.transaction() as session:
+        team_row = auth_service.ensure_team(session, team)
+        integration_service.set_integration(
+            session,
+            team_row.id,
+            provider,
+            IntegrationUpdate.model_validate(values),
+            SecretBox.from_settings(settings),
+        )
+
+
+def webhook_payload(name: str, **changes: Any) -> dict[str, Any]:
+    """A provider's example payload from tests/data/webhooks, with changes.
+
+    A change key such as `workflow_job.conclusion` sets a nested field.
+    """
+    payload: dict[str, Any] = json.loads((WEBHOOK_DATA / f"{name}.json").read_text())
+    for path, value in changes.items():
+        target = payload
+        *parents, leaf = path.split(".")
+        for parent in parents:
+            target = target[parent]
+        target[leaf] = value
+    return payload
+
+
+def signed_headers(
+    body: bytes, *, secret: str = WEBHOOK_SECRET, header: str = "X-Hub-Signature-256"
+) -> dict[str, str]:
+    signature = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return {header: signature, "Content-Type": "application/json"}
+
+
+def deliver_webhook(
+    database: Database,
+    settings: Settings,
+    payload: dict[str, Any],
+    *,
+    team: str = "acme",
+    event: str = "workflow_job",
+) -> Incident:
+    """A signed GitHub delivery stored through the webhooks service."""
+    body = json.dumps(payload).encode()
+    delivery = webhook_service.Delivery(
+        Provider.GITHUB,
+        team,
+        body,
+        event,
+        None,
+        signed_headers(body)["X-Hub-Signature-256"],
+    )
+    box = SecretBox.from_settings(settings)
+    with database.transaction() as session:
+        verified = webhook_service.verify_delivery(session, delivery, box)
+        result = webhook_service.record_delivery(
+            session, verified, max_log_bytes=settings.max_error_log_bytes
+        )
+    assert result.incident is not None
+    return result.incident

@@ -26,6 +26,7 @@ def test_every_command_has_help() -> None:
     for command in (
         ["--help"],
         ["serve", "--help"],
+        ["worker", "--help"],
         ["migrate", "--help"],
         ["users", "create", "--help"],
         ["token", "--help"],
@@ -114,3 +115,10 @@ def test_production_with_default_secret_refuses_to_start(
 
     assert result.exit_code == 2
     assert "DEVFLOWFIX_SECRET_KEY" in result.output
+
+
+def test_worker_refuses_a_database_that_is_not_migrated(environment: Path) -> None:
+    result = runner.invoke(app, ["worker"])
+
+    assert result.exit_code == 1
+    assert "run `devflowfix migrate` first" in result.output

@@ -8,12 +8,14 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from devflowfix.analysis.cli import analysis_app
 from devflowfix.auth import service as auth_service
 from devflowfix.auth.tokens import issue_token
 from devflowfix.config import ConfigurationError, Settings, load_settings
 from devflowfix.db import Database
-from devflowfix.db.migrate import upgrade_to_head
+from devflowfix.db.migrate import is_current, upgrade_to_head
 from devflowfix.errors import AppError
+from devflowfix.integrations.cli import teams_app
 from devflowfix.vocabulary import Role
 
 app = typer.Typer(
@@ -23,6 +25,8 @@ app = typer.Typer(
 )
 users_app = typer.Typer(help="Manage users and their teams.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
+app.add_typer(analysis_app, name="analysis")
+app.add_typer(teams_app, name="teams")
 
 console = Console(stderr=True)
 
@@ -69,6 +73,42 @@ def serve(
     upgrade_to_head(database.engine)
     application = create_app(settings, database=database)
     uvicorn.run(application, host=host, port=port, access_log=False, log_config=None)
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[
+        int | None,
+        typer.Option(
+            help="Jobs to run at the same time (default: DEVFLOWFIX_JOB_WORKERS).",
+            min=1,
+            max=64,
+        ),
+    ] = None,
+    listen: Annotated[
+        bool,
+        typer.Option(
+            help="PostgreSQL: be woken by notifications of new jobs. --no-listen "
+            "polls instead, for connection poolers that do not pass LISTEN on.",
+        ),
+    ] = True,
+) -> None:
+    """Run background jobs: Procrastinate workers on PostgreSQL, the embedded
+    runner on SQLite. Stop with Ctrl-C or SIGTERM; start as many as you like."""
+    from devflowfix.jobs.workers import run_worker
+
+    settings = _settings()
+    database = Database.from_settings(settings)
+    try:
+        if not is_current(database.engine):
+            console.print(
+                "[red]Error:[/red] the database schema is not current; run "
+                "`devflowfix migrate` first."
+            )
+            raise typer.Exit(1)
+        run_worker(database, settings, concurrency=concurrency, listen=listen)
+    finally:
+        database.dispose()
 
 
 @users_app.command("create")

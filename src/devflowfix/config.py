@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     secret_key: str = DEVELOPMENT_SECRET_KEY
     rate_limit_per_minute: int = Field(default=120, ge=1)
     rate_limit_storage: str = "memory://"
+    webhook_rate_limit_per_minute: int = Field(default=1200, ge=1)
     results_dir: Path = Path("./var/results")
     job_workers: int = Field(default=2, ge=0, le=64)
     public_url: str | None = None
@@ -50,6 +51,17 @@ class Settings(BaseSettings):
     search_count_limit: int = Field(default=1_000, ge=10, le=1_000_000)
     search_broad_matches: int = Field(default=5_000, ge=0)
 
+    encryption_key: str | None = None
+    encryption_previous_keys: str = ""
+    webhook_max_bytes: int = Field(default=1024 * 1024, ge=1024)
+    log_fetch_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    log_fetch_attempts: int = Field(default=4, ge=1, le=10)
+    log_fetch_max_wait_seconds: float = Field(default=60.0, ge=0, le=3600)
+    log_fetch_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    llm_base_url: str | None = None
+    llm_api_key: str | None = None
+    llm_model: str | None = None
+    llm_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
     allow_local_remotes: bool = False
     git_author_name: str = Field(default="DevFlowFix", min_length=1, max_length=100)
     git_author_email: str = Field(
@@ -58,6 +70,14 @@ class Settings(BaseSettings):
     git_timeout_seconds: int = Field(default=120, ge=1, le=3600)
     provider_attempts: int = Field(default=3, ge=1, le=10)
     provider_max_wait_seconds: int = Field(default=60, ge=0, le=3600)
+    max_active_jobs_per_user: int = Field(default=10, ge=1)
+    job_retention_days: int = Field(default=7, ge=1)
+    job_lease_seconds: float = Field(default=30.0, ge=1, le=3600)
+    job_max_attempts: int = Field(default=3, ge=1, le=100)
+    job_retry_backoff_seconds: float = Field(default=5.0, ge=0, le=3600)
+    job_poll_interval_seconds: float = Field(default=1.0, gt=0, le=60)
+    job_progress_interval_seconds: float = Field(default=0.5, ge=0, le=60)
+    bulk_batch_size: int = Field(default=1000, ge=1, le=10_000)
 
     @model_validator(mode="after")
     def _check_production(self) -> Self:
@@ -94,6 +114,10 @@ class Settings(BaseSettings):
     @property
     def public_base_url(self) -> str | None:
         return self.public_url.rstrip("/") if self.public_url else None
+
+    @property
+    def llm_enabled(self) -> bool:
+        return bool(self.llm_base_url and self.llm_model)
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -19,6 +19,7 @@ from devflowfix.auth.tokens import token_subject
 from devflowfix.config import Settings
 from devflowfix.db import Database
 from devflowfix.errors import PermissionDenied, Unauthorized, UnsupportedMediaType
+from devflowfix.jobs.dispatch import JobDispatcher
 from devflowfix.models import User
 from devflowfix.vocabulary import Role
 
@@ -35,8 +36,15 @@ def database_of(request: Request) -> Database:
     return database
 
 
+def job_dispatcher_of(request: Request) -> JobDispatcher:
+    dispatcher: JobDispatcher = request.app.state.job_dispatcher
+    return dispatcher
+
+
 SettingsDep = Annotated[Settings, Depends(settings_of)]
 DatabaseDep = Annotated[Database, Depends(database_of)]
+# Hands enqueued jobs to this deployment's engine (see devflowfix.jobs.service).
+JobDispatcherDep = Annotated[JobDispatcher, Depends(job_dispatcher_of)]
 
 
 def _read_session(database: DatabaseDep) -> Iterator[Session]:

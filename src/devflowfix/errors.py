@@ -249,17 +249,33 @@ def _allowed_methods(request: Request) -> list[str]:
     # Starlette's own Allow names only the methods of the first route on the
     # path, while /api/v1/incidents/{incident_id} has GET, PATCH and DELETE on
     # three routes; the OpenAPI document knows them all.
-    # A fixed path (/api/v1/incidents/search) is its own resource, even though
-    # the parameter template matches it too.
+    # A fixed path such as /api/v1/incidents/search answers for itself: no
+    # incident id is called "search", so the {incident_id} routes do not count.
     paths: dict[str, Any] = request.app.openapi().get("paths", {})
     if request.url.path in paths:
         return sorted(method.upper() for method in paths[request.url.path])
     methods: set[str] = set()
     for template, operations in paths.items():
-        pattern = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template))
-        if re.fullmatch(pattern, request.url.path):
+        if re.fullmatch(_template_pattern(template, operations), request.url.path):
             methods.update(method.upper() for method in operations)
     return sorted(methods)
+
+
+def _template_pattern(template: str, operations: dict[str, Any]) -> str:
+    # A path parameter with a documented pattern matches only that, as its
+    # route does: /api/v1/jobs/active is no /api/v1/jobs/{job_id}.
+    patterns = {
+        parameter["name"]: parameter.get("schema", {}).get("pattern", "")
+        for operation in operations.values()
+        for parameter in operation.get("parameters", ())
+        if parameter.get("in") == "path"
+    }
+
+    def parameter(match: re.Match[str]) -> str:
+        pattern = patterns.get(match.group(1), "").removeprefix("^").removesuffix("$")
+        return f"(?:{pattern or '[^/]+'})"
+
+    return re.sub(r"\\\{([^/]+?)\\\}", parameter, re.escape(template))
 
 
 def install_error_handlers(app: FastAPI) -> None:

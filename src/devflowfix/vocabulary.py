@@ -87,3 +87,42 @@ class Role(StrEnum):
 
 
 ROLE_ORDER: tuple[Role, ...] = (Role.VIEWER, Role.MEMBER, Role.ADMIN)
+
+
+class JobStatus(StrEnum):
+    """Where a background job is in its life; the last three are final."""
+
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_final(self) -> bool:
+        return self in FINAL_JOB_STATUSES
+
+
+FINAL_JOB_STATUSES = frozenset(
+    {JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED}
+)
+ACTIVE_JOB_STATUSES = frozenset({JobStatus.QUEUED, JobStatus.PROCESSING})
+
+
+class Provider(StrEnum):
+    """CI providers that send webhooks and serve job logs."""
+
+    GITHUB = "github"
+    GITLAB = "gitlab"
+    JENKINS = "jenkins"
+
+    @property
+    def source(self) -> Source:
+        return PROVIDER_SOURCES[self]
+
+
+PROVIDER_SOURCES: dict[Provider, Source] = {
+    Provider.GITHUB: Source.GITHUB_ACTIONS,
+    Provider.GITLAB: Source.GITLAB_CI,
+    Provider.JENKINS: Source.JENKINS,
+}

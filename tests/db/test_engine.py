@@ -70,7 +70,8 @@ def test_readers_do_not_take_the_write_lock(sqlite_database: Database) -> None:
 def test_migrations_match_the_models(database_url: str) -> None:
     engine = create_db_engine(database_url)
     with engine.connect() as connection:
-        # include_name skips what only migrations create (full-text objects).
+        # include_name skips what only migrations create (full-text objects,
+        # Procrastinate's tables).
         context = MigrationContext.configure(
             connection, opts={"compare_type": True, "include_name": include_name}
         )

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import random
 import re
+import shutil
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -14,14 +16,17 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
+from devflowfix.auth import service as auth_service
 from devflowfix.db import Database, create_db_engine
 from devflowfix.db.migrate import upgrade_to_head
 from devflowfix.demo import DemoReport, load_demo
+from devflowfix.demo.loader import replace_taken_public_ids
+from devflowfix.demo.rows import Batch
 from devflowfix.models import Incident, IncidentTag, User
 from devflowfix.vocabulary import FailureType, Outcome, Severity, Source
 
 POSTGRES_URL = os.environ.get("DEVFLOWFIX_TEST_POSTGRES_URL")
-INCIDENTS = 3000
+INCIDENTS = 2000
 EMAIL = "demo@example.com"
 PASSWORD = "devflowfix-demo"
 
@@ -80,6 +85,17 @@ def _admin_url(url: str) -> str:
     )
 
 
+def _database_url(name: str) -> str:
+    assert POSTGRES_URL
+    return make_url(POSTGRES_URL).set(database=name).render_as_string(False)
+
+
+def _postgres(statement: str) -> None:
+    assert POSTGRES_URL
+    with psycopg.connect(_admin_url(POSTGRES_URL), autocommit=True) as admin:
+        admin.execute(statement)
+
+
 @pytest.fixture(
     scope="module",
     params=[
@@ -90,31 +106,43 @@ def _admin_url(url: str) -> str:
 def make_database(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Callable[[], Database]]:
-    """Makes empty, migrated databases of one kind; drops them at the end."""
+    """Makes empty, migrated databases of one kind; drops them at the end.
+
+    The schema is migrated once, into a template that each database copies.
+    """
     if request.param == "postgres" and not POSTGRES_URL:
         pytest.skip("DEVFLOWFIX_TEST_POSTGRES_URL is not set")
+    prefix = f"devflowfix_demo_test_{uuid.uuid4().hex[:12]}"
+    sqlite_template = tmp_path_factory.mktemp("demo") / "template.db"
+    template_url = f"sqlite:///{sqlite_template}"
+    if request.param == "postgres":
+        _postgres(f'CREATE DATABASE "{prefix}"')
+        template_url = _database_url(prefix)
+    engine = create_db_engine(template_url)
+    upgrade_to_head(engine)
+    engine.dispose()
     made: list[tuple[Database, str]] = []
 
     def make() -> Database:
-        name = f"devflowfix_demo_test_{uuid.uuid4().hex[:12]}"
+        name = f"{prefix}_{len(made)}"
         if request.param == "sqlite":
-            url = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'demo.db'}"
+            path = sqlite_template.with_name(f"{name}.db")
+            shutil.copyfile(sqlite_template, path)
+            url = f"sqlite:///{path}"
         else:
-            assert POSTGRES_URL
-            with psycopg.connect(_admin_url(POSTGRES_URL), autocommit=True) as admin:
-                admin.execute(f'CREATE DATABASE "{name}"')
-            url = make_url(POSTGRES_URL).set(database=name).render_as_string(False)
+            _postgres(f'CREATE DATABASE "{name}" TEMPLATE "{prefix}"')
+            url = _database_url(name)
         database = Database(create_db_engine(url))
-        upgrade_to_head(database.engine)
         made.append((database, name))
         return database
 
     yield make
     for database, name in made:
         database.dispose()
-        if request.param == "postgres" and POSTGRES_URL:
-            with psycopg.connect(_admin_url(POSTGRES_URL), autocommit=True) as admin:
-                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if request.param == "postgres":
+            _postgres(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    if request.param == "postgres":
+        _postgres(f'DROP DATABASE IF EXISTS "{prefix}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="module")
@@ -138,7 +166,7 @@ def test_load_creates_the_admin_and_the_incidents(
 ) -> None:
     database, report = loaded
     with database.session() as session:
-        user = session.scalars(select(User).where(User.email == EMAIL)).one()
+        user = auth_service.authenticate(session, EMAIL, PASSWORD)
 
     assert (report.incidents_loaded, report.skipped, report.user_created) == (
         INCIDENTS,
@@ -339,7 +367,7 @@ def test_same_seed_gives_same_data(make_database: Callable[[], Database]) -> Non
 
     for database, seed in ((first, 11), (second, 11), (third, 12)):
         load_demo(
-            database, incidents=400, team_name="demo", email=EMAIL, seed=seed, now=now
+            database, incidents=200, team_name="demo", email=EMAIL, seed=seed, now=now
         )
 
     assert _rows(first) == _rows(second)
@@ -362,3 +390,19 @@ def test_loading_nothing_still_creates_the_admin(
     assert (report.incidents_loaded, report.user_created) == (0, True)
     with database.session() as session:
         assert session.scalar(select(func.count()).select_from(Incident)) == 0
+
+
+def test_public_ids_that_exist_already_are_replaced(
+    loaded: tuple[Database, DemoReport], incidents: list[Incident]
+) -> None:
+    database, _ = loaded
+    taken, fresh = incidents[0].public_id, "inc_000000000000"
+    batch = Batch(incidents=[(9001, taken, "rest"), (9002, fresh, "rest")])
+
+    with database.engine.connect() as connection:
+        replace_taken_public_ids(connection, batch, random.Random(1))
+
+    (first_id, replaced, rest), second = batch.incidents
+    assert (first_id, rest, second) == (9001, "rest", (9002, fresh, "rest"))
+    assert re.fullmatch(r"inc_[0-9a-f]{12}", str(replaced))
+    assert replaced != taken

@@ -65,6 +65,8 @@ def test_create_returns_201_with_location_and_every_field(
         "analysed_at": None,
         "matched_rules": [],
         "similar_incidents": [],
+        "status": None,
+        "error": None,
     }
     assert body["created_at"].endswith("Z")
 

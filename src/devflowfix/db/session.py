@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from devflowfix.config import Settings
@@ -66,3 +66,25 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def after_commit(session: Session, callback: Callable[[], None]) -> None:
+    """Run `callback` once the session's current transaction has committed.
+
+    For work outside the database that must not happen when the transaction
+    rolls back: removing files, waking a job runner. A rollback disarms it.
+    """
+    armed = True
+
+    def run(_session: Session) -> None:
+        nonlocal armed
+        if armed:
+            armed = False
+            callback()
+
+    def disarm(_session: Session, _previous: object) -> None:
+        nonlocal armed
+        armed = False
+
+    event.listen(session, "after_commit", run, once=True)
+    event.listen(session, "after_soft_rollback", disarm, once=True)

@@ -1,12 +1,18 @@
-"""Load demo data: a team, its admin and any number of realistic incidents."""
+"""Load demo data: a team, its admin and any number of realistic incidents.
+
+Rows are built on one worker thread while the batches before them are written,
+on one connection for SQLite (a single writer) and on several for PostgreSQL,
+whose server then checks constraints and updates indexes on more than one core.
+"""
 
 from __future__ import annotations
 
 import random
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -28,6 +34,7 @@ from devflowfix.db import Database
 from devflowfix.db.engine import IMMEDIATE
 from devflowfix.demo import writers
 from devflowfix.demo.bundles import build_pipelines
+from devflowfix.demo.report import DEMO_PASSWORD, DemoReport
 from devflowfix.demo.rows import Batch, RowFactory
 from devflowfix.models import Team, User
 from devflowfix.search.maintenance import bulk_indexing
@@ -35,64 +42,9 @@ from devflowfix.vocabulary import Role
 
 log = structlog.get_logger(__name__)
 
-DEMO_PASSWORD = "devflowfix-demo"  # noqa: S105 - printed for the user on purpose
-DEMO_URL = "http://127.0.0.1:8000"
 BATCH_SIZE = 50_000
 PROGRESS_FROM = 50_000
-
-
-@dataclass(frozen=True, slots=True)
-class DemoReport:
-    """What a demo load did, and how to sign in to see it."""
-
-    email: str
-    team: str
-    user_team: str
-    user_created: bool
-    incidents_loaded: int
-    seconds: float
-    skipped: bool
-    url: str = DEMO_URL
-    password: str = DEMO_PASSWORD
-
-    def describe(self) -> str:
-        """The text that tells the user what was loaded and how to sign in."""
-        return "\n".join((self._summary(), "", *self._sign_in()))
-
-    def _summary(self) -> str:
-        if self.skipped:
-            return (
-                "The database already holds incidents, so no demo incidents were "
-                f"loaded ({self.seconds:.1f} s)."
-            )
-        return (
-            f"Loaded {self.incidents_loaded:,} demo incidents into team "
-            f"'{self.team}' in {self.seconds:.1f} s."
-        )
-
-    def _sign_in(self) -> list[str]:
-        password = (
-            self.password
-            if self.user_created
-            else (f"{self.password} (unless it was changed; the user already existed)")
-        )
-        lines = [
-            f"Open {self.url} and sign in:",
-            f"  email:    {self.email}",
-            f"  password: {password}",
-            "",
-            "Or get an API token:",
-            f"  curl -s -X POST {self.url}/api/v1/auth/token "
-            f"--data-urlencode 'username={self.email}' "
-            f"--data-urlencode 'password={self.password}'",
-            f"  devflowfix token {self.email}",
-        ]
-        if self.user_team != self.team:
-            lines.append(
-                f"Note: {self.email} belongs to team '{self.user_team}' and does not "
-                f"see team '{self.team}'."
-            )
-        return lines
+WRITE_STREAMS = {"sqlite": 1, "postgresql": 2}
 
 
 def load_demo(
@@ -111,21 +63,19 @@ def load_demo(
         team = auth_service.ensure_team(session, team_name)
         user, created = _ensure_admin(session, team, email)
         team_id, user_id, user_team = team.id, user.id, user.team.name
-    with _load_connection(database) as connection:
-        with connection.begin():
-            skipped = if_empty and writers.has_incidents(connection)
-        loaded = 0
-        if not skipped:
-            with bulk_indexing(database.engine, rows=incidents):
-                loaded = _load_incidents(
-                    connection,
-                    incidents,
-                    team_id=team_id,
-                    user_id=user_id,
-                    seed=seed,
-                    now=now or datetime.now(UTC),
-                )
-    seconds = time.perf_counter() - started
+
+    with _load_connection(database) as connection, connection.begin():
+        had_incidents = writers.has_incidents(connection)
+    skipped = if_empty and had_incidents
+    loaded = 0
+    if not skipped and incidents > 0:
+        when = now or datetime.now(UTC)
+        factory = _row_factory(database, incidents, team_id, user_id, seed, when)
+        plan = _Writes(database, seed, check_public_ids=had_incidents)
+        with bulk_indexing(database.engine, rows=incidents):
+            loaded = _load_incidents(plan, factory, incidents)
+
+    seconds = round(time.perf_counter() - started, 2)
     if skipped:
         log.info("demo.skipped", team=team_name, reason="database has incidents")
     else:
@@ -155,6 +105,31 @@ def _ensure_admin(session: Session, team: Team, email: str) -> tuple[User, bool]
     return user, True
 
 
+def bundles_per_pipeline(incidents: int) -> int:
+    """How many distinct texts each pipeline gets: more for bigger loads."""
+    return max(6, min(120, incidents // 100))
+
+
+def _row_factory(
+    database: Database,
+    incidents: int,
+    team_id: int,
+    user_id: int,
+    seed: int,
+    now: datetime,
+) -> RowFactory:
+    rng = random.Random(seed)
+    return RowFactory(
+        build_pipelines(rng, bundles_per_pipeline(incidents)),
+        rng=rng,
+        team_id=team_id,
+        user_id=user_id,
+        now=now,
+        time_suffix=writers.TIME_SUFFIXES[database.dialect],
+        total=incidents,
+    )
+
+
 @contextmanager
 def _load_connection(database: Database) -> Iterator[Connection]:
     # On SQLite each batch's transaction takes the write lock when it begins.
@@ -163,52 +138,39 @@ def _load_connection(database: Database) -> Iterator[Connection]:
         yield connection
 
 
-def _load_incidents(
-    connection: Connection,
-    count: int,
-    *,
-    team_id: int,
-    user_id: int,
-    seed: int,
-    now: datetime,
-) -> int:
-    if count <= 0:
-        return 0
-    rng = random.Random(seed)
-    factory = RowFactory(
-        build_pipelines(rng, bundles_per_pipeline(count)),
-        rng=rng,
-        team_id=team_id,
-        user_id=user_id,
-        now=now,
-        time_suffix=writers.time_suffix(connection),
-        total=count,
-    )
-    with connection.begin():
+@dataclass(frozen=True, slots=True)
+class _Writes:
+    """How a load writes its batches."""
+
+    database: Database
+    seed: int
+    # Public ids are unique within a load; only older incidents can clash.
+    check_public_ids: bool
+
+    @property
+    def streams(self) -> int:
+        return WRITE_STREAMS.get(self.database.dialect, 1)
+
+
+def _load_incidents(writes: _Writes, factory: RowFactory, count: int) -> int:
+    with _load_connection(writes.database) as connection, connection.begin():
         first_id = writers.reserve_ids(connection, count)
-    renames = random.Random(seed + 1)
-    with _progress(count) as advance:
-        for batch in _batches(factory, first_id, count):
-            with connection.begin():
-                _make_public_ids_unique(connection, batch, renames)
-                writers.insert_batch(connection, batch)
-            advance(len(batch.incidents))
-    with connection.begin():
+
+    with (
+        closing(_batches(factory, first_id, count)) as batches,
+        _progress(count) as advance,
+    ):
+        _write_batches(writes, batches, advance)
+
+    with _load_connection(writes.database) as connection, connection.begin():
         writers.sync_id_sequence(connection)
     return count
 
 
-def bundles_per_pipeline(incidents: int) -> int:
-    """How many distinct texts each pipeline gets: more for bigger loads."""
-    return max(12, min(120, incidents // 100))
-
-
-def _batches(factory: RowFactory, first_id: int, count: int) -> Iterator[Batch]:
-    """The load's batches in order; each is built while the one before is written.
-
-    Building rows is Python work and writing them mostly driver and database
-    work, so the two overlap on a second core.
-    """
+def _batches(
+    factory: RowFactory, first_id: int, count: int
+) -> Generator[Batch, None, None]:
+    """The load's batches in order; each is built while the ones before are written."""
     with ThreadPoolExecutor(1, thread_name_prefix="demo-rows") as pool:
         pending: Future[Batch] | None = None
         for start in range(0, count, BATCH_SIZE):
@@ -221,30 +183,55 @@ def _batches(factory: RowFactory, first_id: int, count: int) -> Iterator[Batch]:
             yield pending.result()
 
 
-def _make_public_ids_unique(
+def _write_batches(
+    writes: _Writes, batches: Iterator[Batch], advance: Callable[[int], None]
+) -> None:
+    """Write every batch, each in its own transaction, over several connections."""
+    lock, failed = threading.Lock(), threading.Event()
+
+    def drain(stream: int) -> None:
+        renames = random.Random(writes.seed + 1 + stream)
+        with _load_connection(writes.database) as connection:
+            while not failed.is_set():
+                with lock:
+                    batch = next(batches, None)
+                if batch is None:
+                    return
+                try:
+                    with connection.begin():
+                        if writes.check_public_ids:
+                            replace_taken_public_ids(connection, batch, renames)
+                        writers.insert_batch(connection, batch)
+                except BaseException:
+                    failed.set()
+                    raise
+                advance(len(batch.incidents))
+
+    streams = range(writes.streams)
+    with ThreadPoolExecutor(len(streams), thread_name_prefix="demo-writer") as pool:
+        for writer in [pool.submit(drain, stream) for stream in streams]:
+            writer.result()
+
+
+def replace_taken_public_ids(
     connection: Connection, batch: Batch, rng: random.Random
 ) -> None:
-    """Give a fresh public id to rows whose id repeats or is already taken."""
+    """Give a fresh public id to the rows whose public id is already taken."""
     rows = batch.incidents
-    seen: set[str] = set()
-    clashes = []
-    for index, row in enumerate(rows):
-        public_id = str(row[1])
-        if public_id in seen:
-            clashes.append(index)
-        seen.add(public_id)
-    taken = writers.find_taken_public_ids(connection, list(seen))
-    clashes += [index for index, row in enumerate(rows) if row[1] in taken]
+    public_ids = [str(row[1]) for row in rows]
+    taken = writers.find_taken_public_ids(connection, public_ids)
+    clashes = [
+        index for index, public_id in enumerate(public_ids) if public_id in taken
+    ]
     while clashes:
         fresh = {index: f"inc_{rng.getrandbits(48):012x}" for index in clashes}
         taken = writers.find_taken_public_ids(connection, list(fresh.values()))
         clashes = []
         for index, public_id in fresh.items():
-            if public_id in taken or public_id in seen:
+            if public_id in taken:
                 clashes.append(index)
-                continue
-            seen.add(public_id)
-            rows[index] = (rows[index][0], public_id, *rows[index][2:])
+            else:
+                rows[index] = (rows[index][0], public_id, *rows[index][2:])
 
 
 @contextmanager

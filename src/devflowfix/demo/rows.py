@@ -58,6 +58,7 @@ HOURLY_LOAD = (
     0.9, 1.05, 1.15, 1.2, 1.1, 0.95, 0.75, 0.6, 0.45, 0.35, 0.25, 0.18,
 )  # fmt: skip
 POOL_SIZE = 4096
+MASK_48 = (1 << 48) - 1
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 Row = tuple[object, ...]
@@ -101,6 +102,28 @@ class Timeline:
         last = len(self.hours) - 1
         hours, cumulative = self.hours, self.cumulative
         return [hours[min(bisect.bisect(cumulative, point), last)] for point in points]
+
+
+class PublicIds:
+    """Public ids that look random but are a keyed permutation of incident ids.
+
+    Each step (odd multiplier, offset, xor with a right shift) is invertible on
+    48 bits, so no two incidents of a load, or of loads with one seed, share one.
+    """
+
+    def __init__(self, rng: random.Random) -> None:
+        self.multipliers = [rng.getrandbits(48) | 1 for _ in range(3)]
+        self.offset = rng.getrandbits(48)
+
+    def __call__(self, incident_id: int) -> str:
+        first, second, third = self.multipliers
+        value = (incident_id * first + self.offset) & MASK_48
+        value ^= value >> 24
+        value = (value * second) & MASK_48
+        value ^= value >> 21
+        value = (value * third) & MASK_48
+        value ^= value >> 24
+        return f"inc_{value:012x}"
 
 
 class TimeFormat:
@@ -216,6 +239,7 @@ class RowFactory:
     ) -> None:
         self.pipelines = pipelines
         self.links = [RunLinks(pipeline, rng) for pipeline in pipelines]
+        self.public_id = PublicIds(rng)
         self.sources = [str(pipeline.source.value) for pipeline in pipelines]
         self.indexes = list(range(len(pipelines)))
         self.cumulative = list(accumulate(pipeline.weight for pipeline in pipelines))
@@ -244,11 +268,12 @@ class RowFactory:
         picks = rng.choices(self.indexes, cum_weights=self.cumulative, k=count)
         hours = self.timeline.hours_for(rng, self.produced, count, self.total)
         self.produced += count
+
         batch = Batch()
         append_tag, team_id = batch.tags.append, self.team_id
         for offset in range(count):
             row_id = first_id + offset
-            public_id = f"inc_{rng.getrandbits(48):012x}"
+            public_id = self.public_id(row_id)
             row, tags = self._row(row_id, public_id, picks[offset], hours[offset])
             batch.incidents.append(row)
             for tag in tags:
@@ -269,6 +294,7 @@ class RowFactory:
         happened, created, updated, resolved, analysed_at = self._times(
             bundle, hour, outcome, analysed, manual
         )
+
         url, external_id = self.links[index].locate(row_id, branch, bundle.workflow)
         tags, tags_json = bundle.tag_choices[int(rand() * len(bundle.tag_choices))]
         row = (
@@ -302,15 +328,18 @@ class RowFactory:
         happened = hour * HOUR_US + int((second + rand() * 0.9) * SECOND)
         delays = self.manual_delays if manual else self.webhook_delays
         created = happened + delays[int(rand() * POOL_SIZE)]
+
         analysed_at = None
         if analysed:
             analysed_at = created + self.analysis_delays[int(rand() * POOL_SIZE)]
+
         resolved = None
         if rand() < RESOLVED_SHARE[outcome]:
             duration = self.durations[outcome][int(rand() * POOL_SIZE)]
             resolved = max(happened + duration, created + 30 * SECOND)
             if resolved > self.now:
                 resolved = None
+
         latest = max(created, analysed_at or 0, resolved or 0)
         updated = min(self.now, latest + self.edit_delays[int(rand() * POOL_SIZE)])
         return happened, created, max(updated, latest), resolved, analysed_at

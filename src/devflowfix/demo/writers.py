@@ -19,16 +19,11 @@ from devflowfix.models import Incident
 
 # SQLite's page cache for the load connection; the default 2 MB makes every
 # index insert past the first few batches read its page back from the OS.
-SQLITE_LOAD_CACHE_KIB = 512 * 1024
+SQLITE_LOAD_CACHE_KIB = 256 * 1024
 # Well below SQLite's limit on the parameters of one statement.
 SQLITE_MAX_PARAMETERS = 10_000
 # PostgreSQL takes timestamps with an explicit offset, whatever the session's zone.
 TIME_SUFFIXES = {"sqlite": "", "postgresql": "+00"}
-
-
-def time_suffix(connection: Connection) -> str:
-    """What follows the clock time in datetime text for this database."""
-    return TIME_SUFFIXES[connection.dialect.name]
 
 
 def insert_batch(connection: Connection, batch: Batch) -> None:

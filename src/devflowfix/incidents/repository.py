@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, func, insert, select
+from typing import cast
+
+from sqlalchemy import Table, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from devflowfix.models import Incident, IncidentTag
@@ -45,6 +47,34 @@ def write_tag_rows(session: Session, incident: Incident) -> None:
             [
                 {"incident_id": incident.id, "tag": tag, "team_id": incident.team_id}
                 for tag in incident.tags
+            ],
+        )
+
+
+def change_tag_rows(
+    session: Session,
+    team_id: int,
+    added: list[tuple[int, str]],
+    removed: list[tuple[int, str]],
+) -> None:
+    """Add and remove (incident id, tag) rows: `write_tag_rows` for many
+    incidents at once, touching only the rows that change."""
+    by_tag: dict[str, list[int]] = {}
+    for incident_id, tag in removed:
+        by_tag.setdefault(tag, []).append(incident_id)
+    for tag, incident_ids in by_tag.items():
+        session.execute(
+            delete(IncidentTag).where(
+                IncidentTag.tag == tag, IncidentTag.incident_id.in_(incident_ids)
+            )
+        )
+    if added:
+        # The table, not the entity: an executemany without ORM bookkeeping.
+        session.execute(
+            insert(cast(Table, IncidentTag.__table__)),
+            [
+                {"incident_id": incident_id, "tag": tag, "team_id": team_id}
+                for incident_id, tag in added
             ],
         )
 

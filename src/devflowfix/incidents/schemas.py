@@ -87,6 +87,16 @@ class AnalysisRead(BaseModel):
     analysed_at: datetime | None
     matched_rules: list[str]
     similar_incidents: list[dict[str, Any]]
+    status: str | None = Field(
+        default=None,
+        description=(
+            "`awaiting_log` (from a webhook, the log is still at the provider), "
+            "`analysed`, or `log_unavailable` (the fetch failed; see `error`)."
+        ),
+    )
+    error: str | None = Field(
+        default=None, description="Why the log could not be fetched."
+    )
 
 
 class FixRead(BaseModel):
@@ -167,6 +177,8 @@ def _incident_values(incident: Incident) -> dict[str, Any]:
             "analysed_at": incident.analysed_at,
             "matched_rules": list(incident.matched_rules or ()),
             "similar_incidents": list(incident.similar_incidents or ()),
+            "status": incident.analysis_status,
+            "error": incident.analysis_error,
         },
         "fix": {
             "pull_request_url": incident.fix_pull_request_url,

@@ -19,6 +19,7 @@ def _run(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        # Leaves out what the models do not describe (see include_name).
         include_name=include_name,
     )
     with context.begin_transaction():

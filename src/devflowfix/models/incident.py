@@ -71,6 +71,8 @@ class Incident(Base):
             *SEARCH_FILTER_COLUMNS,
             "repository",
         ),
+        # Similar incidents: the same error signature within a team.
+        Index("ix_incidents_team_signature", "team_id", "error_signature"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
@@ -107,6 +109,13 @@ class Incident(Base):
     analysed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     matched_rules: Mapped[list[str] | None] = mapped_column(JSONType)
     similar_incidents: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType)
+    # `awaiting_log` (from a webhook, the log is still at the provider),
+    # `analysed`, or `log_unavailable` (fetching failed; `analysis_error` says why).
+    analysis_status: Mapped[str | None] = mapped_column(String(16))
+    analysis_error: Mapped[str | None] = mapped_column(Text)
+    error_signature: Mapped[str | None] = mapped_column(String(255))
+    # What a log fetch needs from the webhook: provider, run, job and build ids.
+    provider_details: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     created_by_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("users.id", ondelete="SET NULL")
     )

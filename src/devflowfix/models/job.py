@@ -32,6 +32,8 @@ class Job(Base):
     __table_args__ = (
         UniqueConstraint("user_id", "idempotency_key"),
         Index("ix_jobs_user_created", "user_id", "created_at", "id"),
+        # The active-jobs limit and GET /api/v1/jobs/active count by owner and status.
+        Index("ix_jobs_user_status", "user_id", "status"),
         Index("ix_jobs_status_run_after", "status", "run_after"),
         Index("ix_jobs_status_lease", "status", "lease_expires_at"),
     )

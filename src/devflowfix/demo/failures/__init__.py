@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from devflowfix.demo.catalog import Repository
 from devflowfix.demo.failures import (
-    containers,
+    deploys,
+    images,
     jvm,
+    kubernetes,
     native,
     node,
     python,
@@ -25,7 +27,9 @@ TEMPLATES: tuple[Template, ...] = tuple(
         jvm,
         native,
         scripting,
-        containers,
+        images,
+        kubernetes,
+        deploys,
         terraform,
         runner,
         security,

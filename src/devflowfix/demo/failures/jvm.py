@@ -48,6 +48,7 @@ def cannot_find_symbol(c: Context) -> Failure:
     at, column = line(c), c.num(9, 60)
     method = f"findBy{title(c.noun())}Id"
     project = c.repository.name
+
     output = [
         "[INFO] --- compiler:3.13.0:compile (default-compile) @ " + project + " ---",
         f"[INFO] Compiling {c.num(80, 600)} source files with javac [debug release 21]",
@@ -65,6 +66,7 @@ def cannot_find_symbol(c: Context) -> Failure:
             project,
         ),
     ]
+
     return Failure(
         message=(
             f"[ERROR] {path}:[{at},{column}] cannot find symbol: method "
@@ -96,6 +98,7 @@ def junit_assertion(c: Context) -> Failure:
     test, at = camel_test_name(c), line(c)
     expected, actual = c.pick(((400, 500), (201, 409), (200, 403), (404, 200)))
     runs = c.num(60, 900)
+
     output = [
         "[INFO] -------------------------------------------------------",
         "[INFO]  T E S T S",
@@ -112,6 +115,7 @@ def junit_assertion(c: Context) -> Failure:
         f"[ERROR] Tests run: {runs}, Failures: 1, Errors: 0, Skipped: {c.num(0, 9)}",
         "[INFO] BUILD FAILURE",
     ]
+
     return Failure(
         message=f"{klass}.{test}:{at} expected: <{expected}> but was: <{actual}>",
         root_cause=(
@@ -151,6 +155,7 @@ def surefire_flake(c: Context) -> Failure:
         "[ERROR] There are test failures: the build is configured to fail on "
         "flaky tests",
     ]
+
     return Failure(
         message=(
             f"Flaky test {klass}.{test}: ConditionTimeout was not fulfilled within "
@@ -203,6 +208,7 @@ def unresolved_dependency(c: Context) -> Failure:
             "[ERROR] -> [Help 1]",
         ]
         command = "./mvnw -B package"
+
     return Failure(
         message=f"Could not find {group}:{artifact}:{version}",
         root_cause=(
@@ -240,6 +246,7 @@ def heap_space(c: Context) -> Failure:
         "Expiring Daemon because JVM heap space is exhausted",
         "FAILURE: Build failed with an exception.",
     ]
+
     return Failure(
         message="java.lang.OutOfMemoryError: Java heap space",
         root_cause=(
@@ -261,6 +268,7 @@ def spotless(c: Context) -> Failure:
         f"src/main/java/{_java_package(c)}/{_java_class(c)}.java"
         for _ in range(c.num(1, 4))
     ]
+
     output = [
         "> Task :spotlessJavaCheck FAILED",
         "",
@@ -271,6 +279,7 @@ def spotless(c: Context) -> Failure:
         *(f"      {path}" for path in files),
         "  Run './gradlew :spotlessApply' to fix these violations.",
     ]
+
     return Failure(
         message=f"The following files had format violations: {files[0]}",
         root_cause=(
@@ -293,6 +302,7 @@ def maven_401(c: Context) -> Failure:
     owner = c.repository.namespace
     artifact = f"{owner}-commons-{c.noun()}"
     url = f"https://maven.pkg.github.com/{c.repository.owner}/{artifact}"
+
     output = [
         f"Downloading from github: {url}/maven-metadata.xml",
         f"[ERROR] Failed to execute goal on project {c.repository.name}: Could not "
@@ -300,6 +310,7 @@ def maven_401(c: Context) -> Failure:
         f"{artifact}:pom:{c.version(1, 3)} from/to github ({url}): status code: "
         "401, reason phrase: Unauthorized (401)",
     ]
+
     return Failure(
         message=(
             f"Could not transfer artifact com.{owner}:{artifact} from/to github: "
@@ -351,6 +362,7 @@ def cs_compile(c: Context) -> Failure:
         )
     )
     where = f"{c.workdir}/src/{project}/{klass}.cs({at},{column})"
+
     output = [
         "  Determining projects to restore...",
         "  All projects are up-to-date for restore.",
@@ -361,6 +373,7 @@ def cs_compile(c: Context) -> Failure:
         "    1 Error(s)",
         f"Time Elapsed 00:00:{c.num(10, 59)}.{c.num(10, 99)}",
     ]
+
     return Failure(
         message=f"{klass}.cs({at},{column}): error {code}: {text}",
         root_cause=(
@@ -388,6 +401,7 @@ def nuget_missing(c: Context) -> Failure:
     project = c.repository.camel
     owner = c.repository.namespace.capitalize()
     package = f"{owner}.{title(c.noun())}.Contracts"
+
     output = [
         "  Determining projects to restore...",
         f"{c.workdir}/src/{project}/{project}.csproj : error NU1101: Unable to find "
@@ -395,6 +409,7 @@ def nuget_missing(c: Context) -> Failure:
         f"  Failed to restore {c.workdir}/src/{project}/{project}.csproj (in "
         f"{c.seconds(1, 9)} sec).",
     ]
+
     return Failure(
         message=(
             f"error NU1101: Unable to find package {package}. No packages exist "
@@ -433,6 +448,7 @@ def dotnet_test_failure(c: Context) -> Failure:
     expected, actual = c.num(10, 400), c.num(10, 400)
     at = line(c)
     total = c.num(100, 900)
+
     output = [
         f"  Failed {c.repository.camel}.Tests.{klass}.{test} [{c.num(2, 400)} ms]",
         "  Error Message:",
@@ -446,6 +462,7 @@ def dotnet_test_failure(c: Context) -> Failure:
         f"Failed!  - Failed:     1, Passed:   {total}, Skipped:     0, Total:   "
         f"{total + 1}",
     ]
+
     return Failure(
         message=(
             f"Failed {klass}.{test}: Assert.Equal() Failure: Expected {expected}, "

@@ -46,6 +46,7 @@ def go_undefined(c: Context) -> Failure:
         if c.chance(0.3)
         else f"note: module requires Go 1.{c.num(21, 23)}",
     ]
+
     return Failure(
         message=f"./{path}:{at}:{column}: undefined: {symbol}",
         root_cause=(
@@ -77,6 +78,7 @@ def go_test_failure(c: Context) -> Failure:
         (("409", "201"), ('"pending"', '"done"'), ("3", "2"), ("nil", "error"))
     )
     package = f"{_go_module(c)}/internal/{noun}"
+
     output = [
         f"=== RUN   {test}",
         f"    {noun}_test.go:{at}: got {got}, want {want}",
@@ -86,6 +88,7 @@ def go_test_failure(c: Context) -> Failure:
         f"ok  \t{_go_module(c)}/internal/config\t0.0{c.num(10, 99)}s",
         "FAIL",
     ]
+
     return Failure(
         message=f"--- FAIL: {test}: {noun}_test.go:{at}: got {got}, want {want}",
         root_cause=(
@@ -112,6 +115,7 @@ def go_data_race(c: Context) -> Failure:
     noun = c.noun()
     test = f"Test{title(noun)}Pool"
     at = line(c)
+
     output = [
         "==================",
         "WARNING: DATA RACE",
@@ -124,6 +128,7 @@ def go_data_race(c: Context) -> Failure:
         f"--- FAIL: {test} ({c.seconds(0, 6)}s)",
         "    testing.go:1398: race detected during execution of test",
     ]
+
     return Failure(
         message=f"--- FAIL: {test}: race detected during execution of test",
         root_cause=(
@@ -154,6 +159,7 @@ def go_missing_sum(c: Context) -> Failure:
         f"internal/{noun}); to add:",
         f"\tgo get {_go_module(c)}/internal/{noun}",
     ]
+
     return Failure(
         message=f"missing go.sum entry for module providing package {module}",
         root_cause=(
@@ -184,6 +190,7 @@ def golangci(c: Context) -> Failure:
             f"internal/{c.noun()}/handler.go:{line(c)}:{c.num(2, 30)}: {text} "
             f"({linter})"
         )
+
     return Failure(
         message=findings[0],
         root_cause=f"golangci-lint reports {len(findings)} issue(s) in new code.",
@@ -206,6 +213,7 @@ def go_test_timeout(c: Context) -> Failure:
     noun = c.noun()
     test = f"Test{title(noun)}Reconnect"
     limit = c.pick(("10m0s", "5m0s", "15m0s"))
+
     output = [
         f"=== RUN   {test}",
         f"panic: test timed out after {limit}",
@@ -217,6 +225,7 @@ def go_test_timeout(c: Context) -> Failure:
         f"\t{c.workdir}/internal/{noun}/client.go:{line(c)} +0x{c.hex(3)}",
         f"FAIL\t{_go_module(c)}/internal/{noun}\t{limit}",
     ]
+
     return Failure(
         message=f"panic: test timed out after {limit} (running {test})",
         root_cause=(
@@ -277,6 +286,7 @@ def rust_mismatched_types(c: Context) -> Failure:
         f"For more information about this error, try `rustc --explain {code}`.",
         f"error: could not compile `{crate}` (lib) due to 1 previous error",
     ]
+
     return Failure(
         message=f"error[{code}]: {text} --> {path}:{at}:{column}",
         root_cause=f"{path}:{at} does not compile on the stable toolchain: {note}.",
@@ -303,6 +313,7 @@ def rust_test_panic(c: Context) -> Failure:
     test = f"{noun}::tests::{case}"
     at, column = line(c), c.num(5, 30)
     left, right = c.num(0, 64), c.num(0, 64)
+
     output = [
         f"running {c.num(20, 400)} tests",
         f"test {test} ... FAILED",
@@ -318,6 +329,7 @@ def rust_test_panic(c: Context) -> Failure:
         f"test result: FAILED. {c.num(20, 400)} passed; 1 failed; 0 ignored",
         f"error: test failed, to rerun pass `-p {crate} --lib`",
     ]
+
     return Failure(
         message=(
             f"thread '{test}' panicked at src/{noun}.rs:{at}:{column}: assertion "
@@ -354,6 +366,7 @@ def clippy(c: Context) -> Failure:
         )
     )
     path = f"src/{c.noun()}.rs:{line(c)}:{c.num(5, 40)}"
+
     output = [
         f"error: {text}",
         f"  --> {path}",
@@ -363,6 +376,7 @@ def clippy(c: Context) -> Failure:
             "previous error"
         ),
     ]
+
     return Failure(
         message=f"error: {text} ({lint}) at {path}",
         root_cause=f"CI denies clippy warnings and {path} triggers {lint}.",
@@ -395,6 +409,7 @@ def version_select(c: Context) -> Failure:
         "location searched: crates.io index",
         f"required by package `{c.repository.package} v{c.version(0, 1)}`",
     ]
+
     return Failure(
         message=(
             f"error: failed to select a version for the requirement `{crate} = "
@@ -454,6 +469,7 @@ def cpp_compile_error(c: Context) -> Failure:
         f"CMakeFiles/{noun}.dir/{path}.o] Error 1",
         "gmake: *** [Makefile:146: all] Error 2",
     ]
+
     return Failure(
         message=f"{path}:{at}:{column}: error: {text}",
         root_cause=f"{path}:{at} fails with the new compiler because {cause}.",
@@ -487,6 +503,7 @@ def undefined_reference(c: Context) -> Failure:
         f"gmake[2]: *** [CMakeFiles/{noun}_tests.dir/build.make:{c.num(90, 200)}: "
         f"{noun}_tests] Error 1",
     ]
+
     return Failure(
         message=f"undefined reference to `{symbol}'",
         root_cause=(
@@ -521,6 +538,7 @@ def cmake_package(c: Context) -> Failure:
         f"    {package.lower()}-config.cmake",
         "-- Configuring incomplete, errors occurred!",
     ]
+
     return Failure(
         message=(
             f"CMake Error at CMakeLists.txt:{at} (find_package): Could not find a "
@@ -553,6 +571,7 @@ def gtest_failure(c: Context) -> Failure:
         ("WrapsAround", "HandlesEmpty", "ResizesUnderLoad", "RejectsOversize")
     )
     at = line(c)
+
     output = [
         f"[ RUN      ] {suite}.{test}",
         f"test/{c.noun()}_test.cpp:{at}: Failure",
@@ -565,6 +584,7 @@ def gtest_failure(c: Context) -> Failure:
         "[  FAILED  ] 1 test, listed below:",
         f"[  FAILED  ] {suite}.{test}",
     ]
+
     return Failure(
         message=(
             f"[  FAILED  ] {suite}.{test}: test/{c.noun()}_test.cpp:{at}: Expected "

@@ -68,6 +68,7 @@ def npm_eresolve(c: Context) -> Failure:
     major, found = _major(c)
     dependent_version = c.version(1, 13)
     repository = c.repository
+
     output = [
         "npm ERR! code ERESOLVE",
         "npm ERR! ERESOLVE unable to resolve dependency tree",
@@ -88,6 +89,7 @@ def npm_eresolve(c: Context) -> Failure:
         "npm ERR! to accept an incorrect (and potentially broken) dependency "
         "resolution.",
     ]
+
     return Failure(
         message=(
             f"npm ERR! code ERESOLVE: unable to resolve dependency tree "
@@ -119,6 +121,7 @@ def npm_e404(c: Context) -> Failure:
     scope = c.repository.owner
     package = f"{c.pick(('ui', 'config', 'eslint-config', 'api-client'))}-{c.noun()}"
     version = c.version(1, 4)
+
     output = [
         "npm ERR! code E404",
         f"npm ERR! 404 Not Found - GET https://registry.npmjs.org/@{scope}%2f"
@@ -128,6 +131,7 @@ def npm_e404(c: Context) -> Failure:
         "npm ERR! 404 Note that you can also install from a",
         "npm ERR! 404 tarball, folder, http url, or git url.",
     ]
+
     return Failure(
         message=(
             "npm ERR! 404 Not Found - GET "
@@ -163,6 +167,7 @@ def jest_expectation(c: Context) -> Failure:
         f"shows the {noun} total {c.pick(('after a discount', 'in EUR', 'with tax'))}"
     )
     total = c.num(60, 900)
+
     output = [
         f"FAIL {test_file}",
         f"  ● {component} {NEXT} {behaviour}",
@@ -183,6 +188,7 @@ def jest_expectation(c: Context) -> Failure:
         f"Tests:       1 failed, {total - 1} passed, {total} total",
         f"Time:        {c.seconds(8, 120)} s",
     ]
+
     return Failure(
         message=f"FAIL {test_file}: {component} {NEXT} {behaviour}",
         root_cause=(
@@ -214,6 +220,7 @@ def playwright_flaky(c: Context) -> Failure:
     at = line(c)
     wait = c.pick((5000, 10000, 15000))
     case = f"user can {label.lower()}"
+
     output = [
         f"Running {c.num(40, 300)} tests using 2 workers",
         f"  1) [chromium] {NEXT} {spec}:{at}:5 {NEXT} {title(noun)} {NEXT} {case}",
@@ -226,6 +233,7 @@ def playwright_flaky(c: Context) -> Failure:
         "  1 flaky",
         f"    [chromium] {NEXT} {spec}:{at}:5 {NEXT} {title(noun)} {NEXT} {case}",
     ]
+
     return Failure(
         message=(
             f"[chromium] {spec}:{at} user can {label.lower()}: Timed out {wait}ms "
@@ -274,6 +282,7 @@ def tsc(c: Context) -> Failure:
         text = text.format(noun=noun, type=title(noun) + "Response")
         errors.append(f"{where}({line(c)},{c.num(3, 50)}): error {code}: {text}")
     files = len({error.split("(")[0] for error in errors})
+
     return Failure(
         message=errors[0],
         root_cause=(
@@ -323,6 +332,7 @@ def eslint(c: Context) -> Failure:
     errors = sum(" error " in problem for problem in problems)
     warnings = len(problems) - errors
     summary = f"✖ {len(problems)} problems ({errors} errors, {warnings} warnings)"
+
     return Failure(
         message=f"eslint: {summary[2:]} in src/components/{component}.tsx",
         root_cause=(
@@ -363,6 +373,7 @@ def heap_out_of_memory(c: Context) -> Failure:
         " 1: 0xb8d0a3 node::Abort() [node]",
         " 2: 0xa981b2 node::OOMErrorHandler(char const*, v8::OOMDetails const&) [node]",
     ]
+
     return Failure(
         message=(
             "FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap "
@@ -395,6 +406,7 @@ def module_not_found(c: Context) -> Failure:
     page = title(c.noun()) + "Page"
     at = c.num(1, 30)
     wrong = component[0].lower() + component[1:]
+
     output = [
         "> webpack --mode production",
         "",
@@ -405,6 +417,7 @@ def module_not_found(c: Context) -> Failure:
         "",
         f"webpack compiled with 1 error in {c.num(9000, 90000)} ms",
     ]
+
     return Failure(
         message=(
             f"Module not found: Error: Can't resolve './components/{wrong}' in "
@@ -463,6 +476,7 @@ def econnreset(c: Context) -> Failure:
         ]
         message = f"getaddrinfo EAI_AGAIN {host} while fetching {package}-{version}.tgz"
         command = "yarn install --frozen-lockfile"
+
     return Failure(
         message=message,
         root_cause=(
@@ -496,6 +510,7 @@ def npm_e401(c: Context) -> Failure:
         f"npm ERR! 401 Unauthorized - GET https://npm.pkg.github.com/@{owner}%2f"
         f"{package} - authentication token not provided",
     ]
+
     return Failure(
         message=(
             "npm ERR! 401 Unauthorized - GET "
@@ -534,6 +549,7 @@ def eacces(c: Context) -> Failure:
         f"npm ERR! Error: EACCES: permission denied, mkdir '{path}'",
         "npm ERR! The operation was rejected by your operating system.",
     ]
+
     return Failure(
         message=f"npm ERR! Error: EACCES: permission denied, mkdir '{path}'",
         root_cause=(

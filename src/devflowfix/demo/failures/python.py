@@ -60,6 +60,7 @@ def module_not_found(c: Context) -> Failure:
     package, noun, at = c.repository.package, c.noun(), line(c)
     source_file = f"src/{package}/{noun}.py"
     extra = c.pick(EXTRAS)
+
     output = [
         *_pytest_header(c, "collected 0 items / 1 error"),
         "",
@@ -79,6 +80,7 @@ def module_not_found(c: Context) -> Failure:
             "!!!!!!!!!!!!!!!!!!!"
         ),
     ]
+
     return Failure(
         message=f"ModuleNotFoundError: No module named '{module}'",
         root_cause=(
@@ -144,6 +146,7 @@ def pytest_assertion(c: Context) -> Failure:
     noun, name, at = c.noun(), test_name(c), line(c)
     test_file = f"tests/test_{noun}.py"
     passed = c.num(80, 1400)
+
     output = [
         *_pytest_header(c, f"collected {passed + 1} items"),
         "",
@@ -161,6 +164,7 @@ def pytest_assertion(c: Context) -> Failure:
         f"FAILED {test_file}::{name} - AssertionError: {assertion}",
         f"======= 1 failed, {passed} passed in {c.seconds(12, 300)}s =======",
     ]
+
     return Failure(
         message=f"FAILED {test_file}::{name} - AssertionError: {assertion}",
         root_cause=f"{test_file}:{at} fails because {cause}.",
@@ -183,6 +187,7 @@ def flaky_timeout(c: Context) -> Failure:
     test_file = f"tests/integration/test_{noun}_worker.py"
     wait = c.pick((1, 2, 3, 5))
     failures, runs = c.num(2, 6), c.pick((20, 30, 50))
+
     output = [
         *_pytest_header(c, f"collected {c.num(100, 900)} items"),
         f"{test_file}::{name} RERUN",
@@ -201,6 +206,7 @@ def flaky_timeout(c: Context) -> Failure:
             f"{c.seconds(30, 400)}s ===="
         ),
     ]
+
     return Failure(
         message=f"FAILED {test_file}::{name} - TimeoutError",
         root_cause=(
@@ -253,6 +259,7 @@ def resolution_impossible(c: Context) -> Failure:
         "ERROR: ResolutionImpossible: for help visit "
         "https://pip.pypa.io/en/latest/topics/dependency-resolution/",
     ]
+
     return Failure(
         message=(
             f"ERROR: Cannot install {wanted}=={wanted_version} and "
@@ -285,6 +292,7 @@ def no_matching_distribution(c: Context) -> Failure:
     _, distribution = c.pick(MISSING_MODULES)
     version = c.version(2, 6)
     python = c.pick(PYTHONS[:2])
+
     output = [
         f"Collecting {distribution}=={version} (from -r requirements.txt (line "
         f"{c.num(3, 40)}))",
@@ -295,6 +303,7 @@ def no_matching_distribution(c: Context) -> Failure:
         f"{c.version(1, 2)})",
         f"ERROR: No matching distribution found for {distribution}=={version}",
     ]
+
     return Failure(
         message=f"ERROR: No matching distribution found for {distribution}=={version}",
         root_cause=(
@@ -333,7 +342,9 @@ def ruff(c: Context) -> Failure:
         where = f"src/{package}/{c.noun()}.py:{line(c)}:{c.num(1, 60)}"
         findings.append(f"{where}: {code} {text.format(name=name)}")
     count = len(findings)
+
     output = [*findings, f"Found {count} error{'s' if count > 1 else ''}."]
+
     return Failure(
         message=findings[0] + (f" (and {count - 1} more)" if count > 1 else ""),
         root_cause=f"ruff reports {count} violation(s) in code changed by the commit.",
@@ -370,6 +381,7 @@ def mypy(c: Context) -> Failure:
         f"Found {len(errors)} error{'s' if len(errors) > 1 else ''} in {files} "
         f"file{'s' if files > 1 else ''} (checked {c.num(40, 400)} source files)"
     )
+
     return Failure(
         message=errors[0],
         root_cause="The type checker rejects code from the commit: " + errors[0],
@@ -399,6 +411,7 @@ def flake8(c: Context) -> Failure:
         findings.append(
             f"./src/{package}/{c.noun()}.py:{line(c)}:{c.num(1, 80)}: {code} {text}"
         )
+
     return Failure(
         message=findings[0],
         root_cause=f"flake8 found {len(findings)} style violation(s) in the diff.",
@@ -456,6 +469,7 @@ def wheel_build(c: Context) -> Failure:
         "note: This error originates from a subprocess, and is likely not a "
         "problem with pip.",
     ]
+
     return Failure(
         message=(f"Building {distribution}=={version} failed: {error}"),
         root_cause=(
@@ -491,6 +505,7 @@ def syntax_error(c: Context) -> Failure:
         "          ^",
         "SyntaxError: invalid syntax",
     ]
+
     return Failure(
         message=f'File "{path}", line {at}: SyntaxError: invalid syntax',
         root_cause=(
@@ -518,6 +533,7 @@ def xdist_worker_killed(c: Context) -> Failure:
     worker, noun = f"gw{c.num(0, 3)}", c.noun()
     test_file = f"tests/test_{noun}_report.py"
     name = test_name(c)
+
     output = [
         "created: 4/4 workers",
         f"[{worker}] node down: Not properly terminated",
@@ -529,6 +545,7 @@ def xdist_worker_killed(c: Context) -> Failure:
         f"worker '{worker}' crashed while running '{test_file}::{name}'",
         "Killed",
     ]
+
     return Failure(
         message=f"worker '{worker}' crashed while running '{test_file}::{name}'",
         root_cause=(
@@ -572,6 +589,7 @@ def alembic_revision(c: Context) -> Failure:
     ]
     if c.source not in CI and c.source is not Source.MANUAL:
         output.append("Error: container migrate exited with code 1")
+
     return Failure(
         message=(
             "alembic.util.exc.CommandError: Can't locate revision identified by "

@@ -102,11 +102,13 @@ def no_space_left(c: Context) -> Failure:
     )
     message = c.pick(variants)
     free = c.num(4, 180)
+
     output = [
         message,
         f"You are running out of disk space. The runner will stop working when "
         f"the machine runs out of disk space. Free space left: {free} MB",
     ]
+
     return Failure(
         message=message,
         root_cause=(
@@ -189,6 +191,7 @@ def upstream_timeout(c: Context) -> Failure:
             ),
         )
     )
+
     return Failure(
         message=message,
         root_cause=(
@@ -213,8 +216,7 @@ JOB_TIMEOUTS = {
         "ERROR: Job failed: execution took longer than {hours}h0m0s seconds"
     ),
     Source.JENKINS: (
-        "Timeout has been exceeded\nCancelling nested steps due to "
-        "timeout\nFinished: ABORTED"
+        "Timeout has been exceeded\nCancelling nested steps due to timeout"
     ),
     Source.CIRCLECI: (
         "Too long with no output (exceeded 10m0s): context deadline exceeded"
@@ -321,6 +323,7 @@ def service_container(c: Context) -> Failure:
         ),
         "Error: One or more containers failed to start.",
     ]
+
     return Failure(
         message=(
             f"Error: Failed to initialize container {service}: {service} service "
@@ -446,6 +449,7 @@ def missing_environment(c: Context) -> Failure:
         "rust": f"Error: missing environment variable {variable}",
     }.get(c.repository.ecosystem, f"error: {variable} is not set")
     first = message.split("\n")[0]
+
     return Failure(
         message=first if len(first) > 60 else message.replace("\n", " "),
         root_cause=(
@@ -479,6 +483,7 @@ def git_authentication_failed(c: Context) -> Failure:
         f"fatal: unable to access 'https://{host}/{dependency}.git/': The "
         f"requested URL returned error: {status}"
     )
+
     return Failure(
         message=message,
         root_cause=(
@@ -534,6 +539,7 @@ def segfault(c: Context) -> Failure:
             "Bus error",
         )
     )
+
     return Failure(
         message=f"{signal} while running `{command}`",
         root_cause=(
@@ -563,6 +569,7 @@ def bare_exit_code(c: Context) -> Failure:
             f"##[error]Bash exited with code '{code}'.",
         )
     ).replace("##[error]", "")
+
     return Failure(
         message=message,
         root_cause=(

@@ -37,6 +37,7 @@ def rspec_failure(c: Context) -> Failure:
         f"{c.num(10, 99)}.{c.num(10, 99)}",
     )
     examples = c.num(200, 2000)
+
     output = [
         "Failures:",
         "",
@@ -59,6 +60,7 @@ def rspec_failure(c: Context) -> Failure:
             "returning customers"
         ),
     ]
+
     return Failure(
         message=(
             f"rspec ./{spec}:{at} # {klass}#total includes the discount (expected: "
@@ -98,6 +100,7 @@ def bundler_conflict(c: Context) -> Failure:
         f"depends on",
         f"      {gem} (< {major}, >= {major - 2}.{c.num(0, 2)})",
     ]
+
     return Failure(
         message=f'Bundler could not find compatible versions for gem "{gem}"',
         root_cause=(
@@ -134,6 +137,7 @@ def rubocop(c: Context) -> Failure:
             f"app/models/{c.noun()}.rb:{line(c)}:{c.num(1, 40)}: {level}: {text}"
         )
     summary = f"{c.num(100, 900)} files inspected, {len(offences)} offenses detected"
+
     return Failure(
         message=offences[0],
         root_cause=f"RuboCop found {len(offences)} offence(s) in the changed files.",
@@ -157,6 +161,7 @@ def phpunit_failure(c: Context) -> Failure:
     test = f"Tests\\Unit\\{noun}ServiceTest::test{noun}{case}"
     at = line(c)
     expected, actual = c.num(1, 50), c.num(51, 99)
+
     output = [
         (
             f"PHPUnit 11.{c.num(0, 4)}.{c.num(0, 9)} by Sebastian Bergmann and "
@@ -175,6 +180,7 @@ def phpunit_failure(c: Context) -> Failure:
         "FAILURES!",
         f"Tests: {c.num(100, 900)}, Assertions: {c.num(300, 2000)}, Failures: 1.",
     ]
+
     return Failure(
         message=(
             f"1) {test}: Failed asserting that {actual} matches expected {expected}."
@@ -203,6 +209,7 @@ def composer_conflict(c: Context) -> Failure:
     package = c.pick(PHP_PACKAGES)
     wanted = f"^{c.num(9, 12)}.0"
     php = f"8.{c.num(1, 2)}.{c.num(0, 20)}"
+
     output = [
         "Loading composer repositories with package information",
         "Updating dependencies",
@@ -214,6 +221,7 @@ def composer_conflict(c: Context) -> Failure:
         f"    - {package} {wanted[1:]} requires php ^8.3 -> your php version "
         f"({php}) does not satisfy that requirement.",
     ]
+
     return Failure(
         message=(
             "Your requirements could not be resolved to an installable set of packages."
@@ -243,6 +251,7 @@ def phpstan(c: Context) -> Failure:
         "Parameter #1 $id of method find() expects int, string given.",
     )
     findings = [f"  {line(c)}     {c.pick(messages)}" for _ in range(c.num(1, 3))]
+
     output = [
         " ------ -------------------------------------------------------------",
         f"  Line   app/Services/{noun}Service.php",
@@ -251,6 +260,7 @@ def phpstan(c: Context) -> Failure:
         " ------ -------------------------------------------------------------",
         f" [ERROR] Found {len(findings)} errors",
     ]
+
     return Failure(
         message=(
             f"phpstan: Found {len(findings)} errors in app/Services/{noun}Service.php"

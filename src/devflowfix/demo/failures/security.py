@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import NamedTuple
+
 from devflowfix.demo.failures.base import Context, Failure, Registry
 from devflowfix.demo.failures.pools import BASE_IMAGES, cve, ghsa, image
 from devflowfix.vocabulary import FailureType
@@ -78,6 +81,7 @@ def trivy_image(c: Context) -> Failure:
         f"CRITICAL: {severities['CRITICAL']})"
     )
     tag = f"{image(c)}:sha-{c.hex(7)}"
+
     output = [
         f"{tag} (debian 12.{c.num(1, 8)})",
         "=" * 40,
@@ -85,6 +89,7 @@ def trivy_image(c: Context) -> Failure:
         "| Library     | Vulnerability  | Severity | Installed | Fixed     |",
         *rows,
     ]
+
     return Failure(
         message=f"trivy: {tag}: {summary}",
         root_cause=(
@@ -113,7 +118,9 @@ def dependency_audit(c: Context) -> Failure:
     ecosystem = c.repository.ecosystem
     library, installed, fixed, weakness = _finding(c, c.pick(LIBRARIES[ecosystem]))
     advisory = ghsa(c) if ecosystem in ("node", "python", "php") else cve(c)
-    command, lines = _audit_report(c, ecosystem, library, installed, fixed, advisory)
+    finding = Finding(library, installed, fixed, advisory)
+    command, lines = AUDIT_REPORTS[ecosystem](c, finding)
+
     return Failure(
         message=(
             f"{library} {installed} is affected by {advisory} ({weakness}); fixed "
@@ -131,68 +138,115 @@ def dependency_audit(c: Context) -> Failure:
     )
 
 
-def _audit_report(
-    c: Context,
-    ecosystem: str,
-    library: str,
-    installed: str,
-    fixed: str,
-    advisory: str,
-) -> tuple[str, list[str]]:
-    if ecosystem == "node":
-        return "npm audit --audit-level=high", [
-            "# npm audit report",
-            "",
-            f"{library}  <{fixed}",
-            "Severity: high",
-            (
-                f"{library} vulnerable to {c.pick(WEAKNESSES)} - "
-                f"https://github.com/advisories/{advisory}"
-            ),
-            "fix available via `npm audit fix`",
-            f"node_modules/{library}",
-            "",
-            f"{c.num(1, 6)} high severity vulnerabilities",
-        ]
-    if ecosystem == "python":
-        return "pip-audit -r requirements.txt", [
-            "Found 1 known vulnerability in 1 package",
-            "Name     Version ID                  Fix Versions",
-            "-------- ------- ------------------- ------------",
-            f"{library} {installed}  {advisory} {fixed}",
-        ]
-    if ecosystem == "go":
-        return "govulncheck ./...", [
-            f"Vulnerability #1: GO-{c.num(2023, 2025)}-{c.num(1000, 3400)}",
-            f"    {c.pick(WEAKNESSES).capitalize()} in {library}",
-            f"  Module: {library}",
-            f"    Found in: {library}@v{installed}",
-            f"    Fixed in: {library}@v{fixed}",
-            "Your code is affected by 1 vulnerability from 1 module.",
-        ]
-    if ecosystem == "rust":
-        return "cargo audit", [
-            "    Scanning Cargo.lock for vulnerabilities",
-            f"Crate:     {library}",
-            f"Version:   {installed}",
-            f"ID:        RUSTSEC-{c.num(2023, 2025)}-{c.num(1, 99):04d}",
-            f"Solution:  Upgrade to >={fixed}",
-            "error: 1 vulnerability found!",
-        ]
-    if ecosystem == "ruby":
-        return "bundle exec bundle-audit check --update", [
-            f"Name: {library}",
-            f"Version: {installed}",
-            f"CVE: {advisory}",
-            "Criticality: High",
-            f"Solution: upgrade to '>= {fixed}'",
-            "Vulnerabilities found!",
-        ]
-    return f"{ecosystem} dependency audit", [
+class Finding(NamedTuple):
+    library: str
+    installed: str
+    fixed: str
+    advisory: str
+
+
+def _npm_audit(c: Context, finding: Finding) -> tuple[str, list[str]]:
+    library = finding.library
+    return "npm audit --audit-level=high", [
+        "# npm audit report",
+        "",
+        f"{library}  <{finding.fixed}",
+        "Severity: high",
+        (
+            f"{library} vulnerable to {c.pick(WEAKNESSES)} - "
+            f"https://github.com/advisories/{finding.advisory}"
+        ),
+        "fix available via `npm audit fix`",
+        f"node_modules/{library}",
+        "",
+        f"{c.num(1, 6)} high severity vulnerabilities",
+    ]
+
+
+def _pip_audit(c: Context, finding: Finding) -> tuple[str, list[str]]:
+    return "pip-audit -r requirements.txt", [
+        "Found 1 known vulnerability in 1 package",
+        "Name     Version ID                  Fix Versions",
+        "-------- ------- ------------------- ------------",
+        f"{finding.library} {finding.installed}  {finding.advisory} {finding.fixed}",
+    ]
+
+
+def _govulncheck(c: Context, finding: Finding) -> tuple[str, list[str]]:
+    library = finding.library
+    return "govulncheck ./...", [
+        f"Vulnerability #1: GO-{c.num(2023, 2025)}-{c.num(1000, 3400)}",
+        f"    {c.pick(WEAKNESSES).capitalize()} in {library}",
+        f"  Module: {library}",
+        f"    Found in: {library}@v{finding.installed}",
+        f"    Fixed in: {library}@v{finding.fixed}",
+        "Your code is affected by 1 vulnerability from 1 module.",
+    ]
+
+
+def _cargo_audit(c: Context, finding: Finding) -> tuple[str, list[str]]:
+    return "cargo audit", [
+        "    Scanning Cargo.lock for vulnerabilities",
+        f"Crate:     {finding.library}",
+        f"Version:   {finding.installed}",
+        f"ID:        RUSTSEC-{c.num(2023, 2025)}-{c.num(1, 99):04d}",
+        f"Solution:  Upgrade to >={finding.fixed}",
+        "error: 1 vulnerability found!",
+    ]
+
+
+def _bundle_audit(c: Context, finding: Finding) -> tuple[str, list[str]]:
+    return "bundle exec bundle-audit check --update", [
+        f"Name: {finding.library}",
+        f"Version: {finding.installed}",
+        f"CVE: {finding.advisory}",
+        "Criticality: High",
+        f"Solution: upgrade to '>= {finding.fixed}'",
+        "Vulnerabilities found!",
+    ]
+
+
+def _dependency_check(c: Context, finding: Finding) -> tuple[str, list[str]]:
+    return "./gradlew dependencyCheckAnalyze", [
+        "> Task :dependencyCheckAnalyze",
         "One or more dependencies were identified with vulnerabilities that have "
         "a CVSS score greater than or equal to '7.0':",
-        f"{library}-{installed}: {advisory}(9.1)",
+        f"{finding.library}-{finding.installed}.jar: {finding.advisory}"
+        f"({c.num(70, 98) / 10})",
     ]
+
+
+def _dotnet_vulnerable(c: Context, finding: Finding) -> tuple[str, list[str]]:
+    project = c.repository.camel
+    return "dotnet list package --vulnerable --include-transitive", [
+        f"The given project `{project}` has the following vulnerable packages",
+        "   [net8.0]:",
+        "   Top-level Package      Requested   Resolved   Severity   Advisory URL",
+        f"   > {finding.library:<20} {finding.installed:<11} {finding.installed:<10} "
+        f"High       https://github.com/advisories/{ghsa(c)}",
+    ]
+
+
+def _composer_audit(c: Context, finding: Finding) -> tuple[str, list[str]]:
+    return "composer audit --locked", [
+        "Found 1 security vulnerability advisory affecting 1 package:",
+        f"| Package           | {finding.library}",
+        "| Severity          | high",
+        f"| Advisory ID       | {finding.advisory}",
+        f"| Affected versions | <{finding.fixed}",
+    ]
+
+
+AUDIT_REPORTS: dict[str, Callable[[Context, Finding], tuple[str, list[str]]]] = {
+    "node": _npm_audit,
+    "python": _pip_audit,
+    "go": _govulncheck,
+    "rust": _cargo_audit,
+    "ruby": _bundle_audit,
+    "java": _dependency_check,
+    "dotnet": _dotnet_vulnerable,
+    "php": _composer_audit,
+}
 
 
 SECRET_RULES = (
@@ -224,6 +278,7 @@ def secret_leak(c: Context) -> Failure:
     )
     at = c.num(2, 120)
     commit = c.hex(40)
+
     output = [
         "    ○",
         "    │╲",
@@ -237,6 +292,7 @@ def secret_leak(c: Context) -> Failure:
         f"Commit:      {commit}",
         "WRN leaks found: 1",
     ]
+
     return Failure(
         message=f"gitleaks: leaks found: 1 ({rule} in {path}:{at})",
         root_cause=(
@@ -274,6 +330,7 @@ def iac_scan(c: Context) -> Failure:
     )
     check, text = c.pick(checks)
     path = f"/modules/{c.pick(('storage', 'network', 'database'))}/main.tf"
+
     output = [
         (
             f"Passed checks: {c.num(40, 300)}, Failed checks: 1, Skipped checks: "
@@ -283,6 +340,7 @@ def iac_scan(c: Context) -> Failure:
         "\tFAILED for resource: module.platform.aws_s3_bucket.logs",
         f"\tFile: {path}:{c.num(1, 60)}-{c.num(61, 120)}",
     ]
+
     return Failure(
         message=f"checkov: {check} FAILED: {text}",
         root_cause=f"A resource in {path} violates {check}.",

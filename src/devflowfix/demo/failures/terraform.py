@@ -35,6 +35,7 @@ def unsupported_argument(c: Context) -> Failure:
     resource, name = c.pick(RESOURCES)
     argument = c.pick(("enable_logging", "storage_encrypted", "versioning", "tags_all"))
     path, at = f"{_module(c)}/main.tf", c.num(5, 200)
+
     output = [
         "Error: Unsupported argument",
         "",
@@ -43,6 +44,7 @@ def unsupported_argument(c: Context) -> Failure:
         "",
         f'An argument named "{argument}" is not expected here.',
     ]
+
     return Failure(
         message=(
             f'Error: Unsupported argument: An argument named "{argument}" is not '
@@ -85,6 +87,7 @@ def state_lock(c: Context) -> Failure:
         "Terraform acquires a state lock to protect the state from being written",
         "by multiple users at the same time.",
     ]
+
     return Failure(
         message=(
             "Error: Error acquiring the state lock: "
@@ -132,6 +135,7 @@ def access_denied(c: Context) -> Failure:
         f"Error: updating {resource} ({name}): operation error: https response "
         f"error StatusCode: 403, RequestID: {request}, {message}",
     ]
+
     return Failure(
         message=message,
         root_cause=(
@@ -164,6 +168,7 @@ def no_credentials(c: Context) -> Failure:
         "Please see https://registry.terraform.io/providers/hashicorp/aws",
         "Error: failed to refresh cached credentials, no EC2 IMDS role found",
     ]
+
     return Failure(
         message="Error: No valid credential sources found",
         root_cause=(
@@ -192,6 +197,7 @@ def already_exists(c: Context) -> Failure:
     environment = c.pick(("prod", "staging"))
     identifier = f"{c.repository.namespace}-{name.replace('_', '-')}-{environment}"
     message = f"Error: creating {resource} ({identifier}): already exists"
+
     output = [
         f"{resource}.{name}: Creating...",
         f"{message}",
@@ -199,6 +205,7 @@ def already_exists(c: Context) -> Failure:
         f"  with {resource}.{name},",
         f"  on {_module(c)}/main.tf line {c.num(5, 200)}",
     ]
+
     return Failure(
         message=message,
         root_cause=(

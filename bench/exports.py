@@ -1,0 +1,369 @@
+"""How fast exports are, and how much memory they take, against the naive design.
+
+CSV: the streaming export (keyset batches, chunked writer) against loading every
+incident with the ORM and then writing, over the same incidents of one team, on
+SQLite and PostgreSQL. Each run is its own process, so its peak resident memory
+is the run's own. PDF: the incident report of 1,000 incidents with its charts,
+against the same report laid out with plain reportlab Paragraphs.
+
+    python bench/exports.py [--rows 1000000] [--repeats 3] [--databases sqlite,postgres]
+
+PostgreSQL runs when DEVFLOWFIX_TEST_POSTGRES_URL names a server; the script
+makes a database of its own there and drops it at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
+
+from devflowfix.auth import service as auth_service
+from devflowfix.db import Database, create_db_engine
+from devflowfix.db.migrate import upgrade_to_head
+from devflowfix.exports import pdf_incidents
+from devflowfix.exports.cells import TAG_SEPARATOR, neutralise
+from devflowfix.exports.csv_writer import INCIDENT_COLUMNS, format_datetime
+from devflowfix.exports.pdf_incidents import IncidentReportContext, write_incident_pdf
+from devflowfix.exports.pdf_layout import CellParagraph
+from devflowfix.exports.repository import IncidentRow, iter_incident_rows
+from devflowfix.exports.schemas import ExportFormat
+from devflowfix.exports.service import IncidentExport, write_incident_export
+from devflowfix.models import Incident
+from devflowfix.search.schemas import IncidentFilters
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = ROOT / "var" / "bench"
+TEAM = "bench"
+EMAIL = "bench@example.com"
+PDF_INCIDENTS = 1000
+NOW = datetime(2026, 12, 3, 12, tzinfo=UTC)
+console = Console(width=150)
+
+
+def load_incidents(database: Database, rows: int) -> int:
+    """The demo loader's incidents in one team; a loaded database is reused."""
+    with database.transaction() as session:
+        team_id = auth_service.ensure_team(session, TEAM).id
+        present = session.scalar(
+            select(func.count())
+            .select_from(Incident)
+            .where(Incident.team_id == team_id)
+        )
+    if present == rows:
+        return team_id
+    if present:
+        raise SystemExit(f"the bench database holds {present} incidents, not {rows}")
+    # Imported here so that the measured worker processes do not load it.
+    from devflowfix.demo.loader import load_demo
+
+    report = load_demo(
+        database, incidents=rows, team_name=TEAM, email=EMAIL, seed=11, now=NOW
+    )
+    console.print(f"  loaded {rows:,} demo incidents in {report.seconds:.0f} s")
+    return team_id
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_streaming(database: Database, rows: int, out: io.BufferedWriter) -> int:
+    with database.transaction(write=False) as session:
+        team_id = session.scalar(select(Incident.team_id).limit(1))
+        export = IncidentExport(
+            team_id=int(team_id or 0),
+            team_name=TEAM,
+            filters=IncidentFilters(),
+            limit=rows,
+            output_format=ExportFormat.CSV,
+            # The demo loader's newest incident may fall a moment after NOW.
+            as_of=NOW + timedelta(days=1),
+        )
+        return write_incident_export(session, export, out)
+
+
+def naive_cells(incident: Incident) -> tuple[Any, ...]:
+    """The same cells as the streaming export, formatted in Python."""
+    return (
+        incident.public_id,
+        format_datetime(incident.timestamp),
+        format_datetime(incident.created_at),
+        format_datetime(incident.updated_at),
+        format_datetime(incident.resolved_at),
+        incident.source,
+        incident.severity.value,
+        incident.failure_type,
+        incident.outcome,
+        *(neutralise(getattr(incident, name)) for name in INCIDENT_COLUMNS[9:19]),
+        incident.confidence,
+        neutralise(TAG_SEPARATOR.join(incident.tags)),
+        incident.resolution_time_seconds,
+        *(neutralise(getattr(incident, name)) for name in INCIDENT_COLUMNS[22:]),
+    )
+
+
+def run_naive(database: Database, rows: int, out: io.BufferedWriter) -> int:
+    """Every incident as an ORM object first, then the file."""
+    with database.transaction(write=False) as session:
+        incidents = session.scalars(
+            select(Incident)
+            .order_by(Incident.created_at.desc(), Incident.id.desc())
+            .limit(rows)
+        ).all()
+        text = io.TextIOWrapper(out, encoding="utf-8", newline="")
+        writer = csv.writer(text, lineterminator="\r\n")
+        writer.writerow(INCIDENT_COLUMNS)
+        writer.writerows(naive_cells(incident) for incident in incidents)
+        text.flush()
+        text.detach()
+        return len(incidents)
+
+
+def worker(design: str, url: str, rows: int) -> None:
+    """One measured run, in a process of its own; prints its figures as JSON."""
+    database = Database(create_db_engine(url))
+    baseline = peak_rss_mb()
+    run = run_streaming if design == "streaming" else run_naive
+    with tempfile.TemporaryFile(dir=CACHE) as out:
+        started = time.perf_counter()
+        cpu_started = time.process_time()
+        written = run(database, rows, out)  # type: ignore[arg-type]
+        seconds = time.perf_counter() - started
+        cpu_seconds = time.process_time() - cpu_started
+        size = out.tell()
+    database.dispose()
+    print(
+        json.dumps(
+            {
+                "rows": written,
+                "seconds": seconds,
+                "cpu_seconds": cpu_seconds,
+                "peak_mb": peak_rss_mb(),
+                "baseline_mb": baseline,
+                "bytes": size,
+            }
+        )
+    )
+
+
+def measure(design: str, url: str, rows: int, repeats: int) -> dict[str, float]:
+    """Medians over `repeats` runs, each in a fresh process."""
+    runs = []
+    for _ in range(repeats):
+        output = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--worker",
+                design,
+                "--url",
+                url,
+                "--rows",
+                str(rows),
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        runs.append(json.loads(output.strip().splitlines()[-1]))
+    assert all(run["rows"] == rows for run in runs), runs
+    seconds = statistics.median(run["seconds"] for run in runs)
+    cpu_seconds = statistics.median(run["cpu_seconds"] for run in runs)
+    return {
+        "seconds": seconds,
+        "rate": rows / seconds,
+        "cpu_rate": rows / cpu_seconds,
+        "peak_mb": statistics.median(run["peak_mb"] for run in runs),
+        "growth_mb": statistics.median(
+            run["peak_mb"] - run["baseline_mb"] for run in runs
+        ),
+        "mb": runs[0]["bytes"] / 1e6,
+    }
+
+
+def bench_csv(
+    name: str, url: str, rows: int, repeats: int, *, naive_full: bool
+) -> Table:
+    """Streaming at a tenth of the rows and at all; naive at a tenth (or all)."""
+    table = Table(title=f"CSV export, {name}")
+    columns = ("design", "incidents", "runs", "seconds", "rows/s", "rows/CPU-s")
+    for column in (*columns, "peak RSS MB", "RSS growth MB", "file MB"):
+        table.add_column(column, justify="right")
+    results: dict[tuple[str, int], dict[str, float]] = {}
+    plan = [("streaming", rows // 10), ("naive", rows // 10), ("streaming", rows)]
+    if naive_full:
+        plan.append(("naive", rows))
+    for design, size in plan:
+        result = measure(design, url, size, repeats)
+        results[(design, size)] = result
+        cells = (
+            "streaming" if design == "streaming" else "naive ORM",
+            f"{size:,}",
+            str(repeats),
+            f"{result['seconds']:.2f}",
+            f"{result['rate']:,.0f}",
+            f"{result['cpu_rate']:,.0f}",
+            f"{result['peak_mb']:.0f}",
+            f"{result['growth_mb']:.0f}",
+            f"{result['mb']:.0f}",
+        )
+        console.print("  " + " | ".join(cells))
+        table.add_row(*cells)
+    compared = rows if naive_full else rows // 10
+    streaming = results[("streaming", compared)]
+    naive = results[("naive", compared)]
+    memory = naive["growth_mb"] / max(streaming["growth_mb"], 1)
+    table.caption = (
+        f"at {compared:,}: streaming is {streaming['rate'] / naive['rate']:.1f}x the "
+        f"naive rate and grows {memory:.0f}x less in memory; load average "
+        f"{os.getloadavg()[0]:.1f}"
+    )
+    return table
+
+
+def pdf_rows(database: Database) -> list[IncidentRow]:
+    with database.transaction(write=False) as session:
+        team_id = session.scalar(select(Incident.team_id).limit(1))
+        conditions = [Incident.team_id == team_id]
+        return list(iter_incident_rows(session, conditions, limit=PDF_INCIDENTS))
+
+
+def time_pdf(rows: list[IncidentRow], repeats: int) -> tuple[float, float, int]:
+    context = IncidentReportContext(
+        TEAM, NOW, [("Severity", "high, critical")], 250_000, PDF_INCIDENTS
+    )
+    timings, cpu_timings, pages = [], [], 0
+    for _ in range(repeats):
+        started, cpu_started = time.perf_counter(), time.process_time()
+        pages = write_incident_pdf(iter(rows), io.BytesIO(), context, total=len(rows))
+        timings.append(time.perf_counter() - started)
+        cpu_timings.append(time.process_time() - cpu_started)
+    return statistics.median(timings), statistics.median(cpu_timings), pages
+
+
+def bench_pdf(database: Database, repeats: int) -> Table:
+    rows = pdf_rows(database)
+    cached, cached_cpu, pages = time_pdf(rows, repeats)
+    # The peer: the same report with reportlab's own Paragraph, which breaks each
+    # cell's lines again every time the long table measures, splits or draws it.
+    pdf_incidents.CellParagraph = pdf_incidents.Paragraph  # type: ignore[misc]
+    try:
+        plain, plain_cpu, _pages = time_pdf(rows, repeats)
+    finally:
+        pdf_incidents.CellParagraph = CellParagraph  # type: ignore[misc]
+    table = Table(
+        title=f"PDF incident report, {len(rows):,} incidents, median of {repeats} runs"
+    )
+    for column in ("design", "seconds", "CPU seconds", "pages"):
+        table.add_column(column, justify="right")
+    table.add_row(
+        "cells laid out once", f"{cached:.2f}", f"{cached_cpu:.2f}", str(pages)
+    )
+    table.add_row(
+        "plain Paragraph cells", f"{plain:.2f}", f"{plain_cpu:.2f}", str(pages)
+    )
+    table.caption = (
+        f"laying cells out once is {plain / cached:.1f}x faster; load average "
+        f"{os.getloadavg()[0]:.1f}"
+    )
+    return table
+
+
+@contextmanager
+def postgres_database(base_url: str) -> Iterator[str]:
+    name = f"devflowfix_bench_exports_{os.getpid()}"
+    admin = make_url(base_url).set(drivername="postgresql", database="postgres")
+    with psycopg.connect(admin.render_as_string(False), autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(base_url).set(database=name).render_as_string(False)
+    finally:
+        with psycopg.connect(
+            admin.render_as_string(False), autocommit=True
+        ) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def prepared(url: str, rows: int) -> Database:
+    database = Database(create_db_engine(url))
+    upgrade_to_head(database.engine)
+    load_incidents(database, rows)
+    return database
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--databases", default="sqlite,postgres")
+    parser.add_argument(
+        "--naive-full",
+        action="store_true",
+        help="also run the naive design at full size (minutes, gigabytes)",
+    )
+    parser.add_argument(
+        "--worker", choices=("streaming", "naive"), help=argparse.SUPPRESS
+    )
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    options = parser.parse_args()
+    CACHE.mkdir(parents=True, exist_ok=True)
+    if options.worker:
+        worker(options.worker, options.url, options.rows)
+        return
+
+    names = options.databases.split(",")
+    console.print(f"Python {sys.version.split()[0]}, {os.cpu_count()} cores")
+    if "sqlite" in names:
+        url = f"sqlite:///{CACHE / f'exports-{options.rows}.db'}"
+        database = prepared(url, options.rows)
+        console.print(
+            bench_csv(
+                "SQLite",
+                url,
+                options.rows,
+                options.repeats,
+                naive_full=options.naive_full,
+            )
+        )
+        console.print(bench_pdf(database, max(options.repeats, 5)))
+        database.dispose()
+    base = os.environ.get("DEVFLOWFIX_TEST_POSTGRES_URL")
+    if "postgres" in names and base:
+        with postgres_database(base) as url:
+            database = prepared(url, options.rows)
+            database.dispose()
+            console.print(
+                bench_csv(
+                    "PostgreSQL",
+                    url,
+                    options.rows,
+                    options.repeats,
+                    naive_full=options.naive_full,
+                )
+            )
+    elif "postgres" in names:
+        console.print("PostgreSQL skipped: DEVFLOWFIX_TEST_POSTGRES_URL is not set")
+
+
+if __name__ == "__main__":
+    main()

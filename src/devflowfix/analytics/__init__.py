@@ -1,0 +1,1 @@
+"""Analytics: a team's incident figures over the last days, and their change."""

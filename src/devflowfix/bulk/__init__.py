@@ -1,0 +1,1 @@
+"""Bulk edits: the bulk_update and bulk_delete jobs on a team's incidents."""

@@ -1,0 +1,1 @@
+"""Exports: incidents and analytics as CSV files and PDF reports."""

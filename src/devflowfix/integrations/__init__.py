@@ -1,0 +1,1 @@
+"""Team integrations with CI providers: secrets, tokens, base URLs, job logs."""

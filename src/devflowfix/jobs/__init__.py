@@ -1,0 +1,1 @@
+"""Background jobs: the API, the engine both deployments share, and its runners."""

@@ -1,0 +1,1 @@
+"""Webhooks from CI providers: verified, parsed into failures, stored as incidents."""

@@ -1,0 +1,36 @@
+"""Migration 0003_jobs: down and up again on each database."""
+
+from __future__ import annotations
+
+from alembic import command
+from sqlalchemy import inspect
+
+from devflowfix.db import create_db_engine
+from devflowfix.db.migrate import alembic_config, is_current, upgrade_to_head
+
+
+def _tables(database_url: str) -> set[str]:
+    engine = create_db_engine(database_url)
+    tables = set(inspect(engine).get_table_names())
+    engine.dispose()
+    return tables
+
+
+def test_the_jobs_migration_downgrades_and_upgrades_again(database_url: str) -> None:
+    engine = create_db_engine(database_url)
+    config = alembic_config(database_url)
+    postgres = engine.dialect.name == "postgresql"
+
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        # Below the merge revision first, then the jobs branch alone.
+        command.downgrade(config, "0003_jobs")
+        command.downgrade(config, "0003_jobs@-1")
+    after_downgrade = _tables(database_url)
+    upgrade_to_head(engine)
+
+    assert "jobs" in after_downgrade
+    assert "procrastinate_jobs" not in after_downgrade
+    assert ("procrastinate_jobs" in _tables(database_url)) is postgres
+    assert is_current(engine)
+    engine.dispose()
