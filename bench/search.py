@@ -46,7 +46,7 @@ from devflowfix.demo.loader import load_demo
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "bench-secret-" + "s" * 40
-EMAIL = "bench@example.com"
+EMAIL = "demo@example.com"
 TEAM = "demo"
 console = Console()
 
