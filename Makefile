@@ -40,6 +40,7 @@ bench: setup
 	$(BIN)/python bench/exports.py
 	$(BIN)/python bench/pr_creation.py
 	$(BIN)/python bench/jobs.py
+	$(BIN)/python bench/search.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

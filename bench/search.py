@@ -62,6 +62,7 @@ class Target:
     vacuum_seconds: float | None = None
     ours: dict[str, list[float]] = field(default_factory=dict)
     naive: dict[str, list[float]] = field(default_factory=dict)
+    load_averages: list[tuple[float, float, float]] = field(default_factory=list)
 
 
 def postgres_admin_url() -> str:
@@ -209,6 +210,7 @@ def measure_ours(target: Target, rounds: int) -> None:
         headers = {"Authorization": f"Bearer {token(target)}"}
         with httpx.Client(base_url=base, headers=headers, timeout=120) as client:
             bodies = {search.kind: prepare_cursor(client, search) for search in MIX}
+            target.load_averages.append(os.getloadavg())
             order = list(bodies)
             shuffle = random.Random(11)
             for round_number in range(rounds + 1):
@@ -219,6 +221,7 @@ def measure_ours(target: Target, rounds: int) -> None:
                     elapsed = (time.perf_counter() - started) * 1000
                     if round_number:  # round 0 warms the caches up
                         target.ours.setdefault(kind, []).append(elapsed)
+            target.load_averages.append(os.getloadavg())
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -295,6 +298,15 @@ def report(target: Target) -> None:
             else ""
         )
         console.print(f"{target.name}: demo load {target.load_seconds:.0f} s{extra}")
+    # The machine is shared: the load average says how busy it was meanwhile.
+    before, after = (
+        ", ".join(f"{value:.1f}" for value in averages)
+        for averages in target.load_averages
+    )
+    console.print(
+        f"{target.name}: load average (1, 5, 15 min) before the timed mix {before}, "
+        f"after it {after}"
+    )
 
 
 def main() -> None:
