@@ -467,6 +467,7 @@ def test_count_limit_counts_to_it_and_says_so(
         ({"sort_by": "name"}, "sort_by"),
         ({"sort_order": "up"}, "sort_order"),
         ({"sort_by": "relevance"}, "body"),
+        ({"sort_by": "relevance", "search_query": "   "}, "body"),
         ({"date_preset": "last_year"}, "date_preset"),
         ({"date_preset": "today", "end_date": "2025-01-01T00:00:00Z"}, "body"),
         ({"severities": ["urgent"]}, "severities"),

@@ -148,7 +148,11 @@ class SearchRequest(IncidentFilters):
                     "a cursor carries its filters, order and page size; send it "
                     f"alone, without {', '.join(others)}"
                 )
-        elif self.sort_by == SortField.RELEVANCE and not self.search_query:
+        elif (
+            self.sort_by == SortField.RELEVANCE
+            and not (self.search_query or "").strip()
+        ):
+            # A blank query is no text filter at all, so nothing has a score.
             raise ValueError("sort_by relevance needs a search_query")
         return self
 
