@@ -181,6 +181,7 @@ def _relevance_plan(
 ) -> SearchPlan:
     # Scoring every match of a broad query costs time in proportion to the
     # matches; it ranks the `limit` most recently stored ones instead.
+    # TODO: an older match that scores higher is then missing from the ranking.
     dialect = _dialect(session)
     if dialect == "sqlite":
         ranked = fulltext.fts5_ranked_matches(text_query, conditions)
