@@ -108,8 +108,8 @@ def search_incidents(
     started = time.perf_counter()
     spec = read_spec(request, secret_key, now=utcnow())
     text_query = text_query_of(spec.filters)
-    conditions = repository.field_conditions(
-        spec.filters, user.team_id, now=spec.resolved_at
+    conditions = repository.search_conditions(
+        session, spec.filters, user.team_id, now=spec.resolved_at, sort_by=spec.sort_by
     )
     plan = repository.plan_search(
         session,
