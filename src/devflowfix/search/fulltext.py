@@ -235,6 +235,9 @@ def count_matches_up_to(session: Session, query: TextQuery, cap: int) -> int:
     if session.get_bind().dialect.name == "sqlite":
         inner = fts5_matches(query).limit(cap + 1).subquery()
         return int(session.scalar(select(func.count()).select_from(inner)) or 0)
+    # TODO: the estimate judges a 1% word or a phrase of common words broad, and
+    # the broad walk then takes seconds per page on PostgreSQL at a million
+    # incidents (docs/benchmarks.md); it needs a count of actual matches.
     return min(cap + 1, round(_term_statistics(session).estimate(query)))
 
 
