@@ -149,12 +149,15 @@ class LanguageModel:
 def _refinement(content: object) -> Refinement:
     if not isinstance(content, str):
         raise TypeError("the message content is not text")
+
     match = JSON_OBJECT.search(content)
     if match is None:
         raise ValueError("no JSON object in the answer")
+
     answer = json.loads(match.group(0))
     root_cause = str(answer["root_cause"]).strip()
     suggested_fix = str(answer["suggested_fix"]).strip()
     if not root_cause or not suggested_fix:
         raise ValueError("an empty field in the answer")
+
     return Refinement(root_cause[:MAX_ANSWER_CHARS], suggested_fix[:MAX_ANSWER_CHARS])
