@@ -25,6 +25,7 @@ from conftest import make_settings
 from devflowfix.config import Settings
 from devflowfix.db import Database
 from devflowfix.models import Incident, User
+from devflowfix.pullrequests.remotes import Provider
 from factories import (
     auth_headers,
     git,
@@ -417,3 +418,79 @@ def test_another_users_job_is_a_404(
     assert [answer.status_code for answer in answers] == [404] * 6
     assert {answer.json()["message"] for answer in answers} == {f"No job {job_id}."}
     assert jobs.read(job_id)["status"] == "completed"
+
+
+def test_a_rate_limited_api_is_retried_after_the_wait_and_the_job_completes(
+    jobs: JobApi, forge: FakeForge, incident: Incident
+) -> None:
+    forge.queue(Answer(429, {"message": "Too many requests"}, {"Retry-After": "1"}))
+
+    done = _run(jobs, {"incident_id": incident.public_id, "patch": PATCH})
+
+    assert (done["status"], done["error_message"]) == ("completed", None)
+    assert done["result"]["pull_request_url"] == f"{forge.url}/acme/web-app/pull/1"
+    assert [r.method for r in forge.api_requests()] == ["GET", "GET", "POST"]
+    assert len(forge.pulls) == 1
+
+
+def test_a_rate_limit_that_persists_fails_the_job_with_the_providers_message(
+    jobs: JobApi, forge: FakeForge, incident: Incident
+) -> None:
+    limited = Answer(429, {"message": "Too many requests"}, {"Retry-After": "0"})
+    forge.queue(limited, limited, limited)
+
+    done = _run(jobs, {"incident_id": incident.public_id, "patch": PATCH})
+
+    branch = _branch(incident)
+    assert (done["status"], done["result"]) == ("failed", None)
+    assert done["error_message"] == (
+        f"The branch {branch} was pushed, but the pull request failed: GitHub "
+        "answered 429 to GET /repos/acme/web-app/pulls (still rate limited after 3 "
+        "attempts): Too many requests"
+    )
+    assert forge.has_branch("acme/web-app", branch) is True
+    assert forge.pulls == []
+
+
+def test_a_gitlab_incident_gets_a_merge_request_through_the_teams_gitlab(
+    jobs: JobApi,
+    forge: FakeForge,
+    database: Database,
+    settings: Settings,
+    member: User,
+) -> None:
+    make_integration(
+        database,
+        settings,
+        provider=Provider.GITLAB,
+        webhook_secret=None,
+        token=FORGE_TOKEN,
+        base_url=forge.url,
+    )
+    incident = make_incident(
+        database, member, source="gitlab_ci", repository="acme/tools/cli", branch=None
+    )
+
+    done = _run(
+        jobs, {"incident_id": incident.public_id, "files": {"app.py": FIXED_APP}}
+    )
+
+    branch = _branch(incident)
+    pushed = forge.root / "acme" / "tools" / "cli.git"
+    url = f"{forge.url}/acme/tools/cli/-/merge_requests/1"
+    path = "/api/v4/projects/acme%2Ftools%2Fcli/merge_requests"
+    create = forge.api_requests()[-1]
+    assert (done["status"], done["result"]["provider"]) == ("completed", "gitlab")
+    assert done["result"]["pull_request_url"] == url
+    assert done["result"]["commit_sha"] == remote_refs(pushed)[f"refs/heads/{branch}"]
+    assert git(pushed, "show", f"{branch}:app.py") == FIXED_APP
+    assert [(r.method, r.path) for r in forge.api_requests()] == [
+        ("GET", path),
+        ("POST", path),
+    ]
+    assert (create.body["source_branch"], create.body["target_branch"]) == (
+        branch,
+        "main",
+    )
+    assert create.headers["PRIVATE-TOKEN"] == FORGE_TOKEN
+    assert _fix_of(jobs, incident)["pull_request_url"] == url
