@@ -121,6 +121,7 @@ def _validate_parameters(
 ) -> BaseModel:
     if isinstance(parameters, BaseModel):
         parameters = parameters.model_dump(mode="json", exclude_unset=True)
+
     try:
         validated: BaseModel = kind.parse_parameters(parameters or {}, settings)
         return validated
@@ -153,14 +154,17 @@ def _replay(session: Session, user: User, key: str, fingerprint: str) -> Job | N
             "Idempotency-Key",
             "An Idempotency-Key is 1-255 printable ASCII characters without spaces.",
         )
+
     existing = repository.find_job_by_key(session, user.id, key)
     if existing is None:
         return None
+
     if existing.request_fingerprint != fingerprint:
         raise Conflict(
             f"The Idempotency-Key was already used for job {existing.public_id} "
             "with another job type or other parameters."
         )
+
     log.info("job.replayed", job_id=existing.public_id)
     return existing
 
@@ -197,6 +201,7 @@ def page_jobs(
         raise ValidationFailed.for_field(
             "job_type", f"unknown job type {job_type!r}", kind="enum"
         )
+
     return repository.page_jobs(
         session,
         user.id,
@@ -221,10 +226,12 @@ def job_statistics(session: Session, user: User) -> JobStatistics:
     ):
         by_status[status] = by_status.get(status, 0) + count
         by_type[job_type] = by_type.get(job_type, 0) + count
+
     finished = by_status[JobStatus.COMPLETED] + by_status[JobStatus.FAILED]
     success_rate = (
         round(by_status[JobStatus.COMPLETED] * 100 / finished, 2) if finished else 0.0
     )
+
     return JobStatistics(
         total_jobs=sum(by_status.values()),
         by_status=by_status,
@@ -252,6 +259,7 @@ def cancel_job(
         session, job, utcnow()
     ):
         raise _cancel_refused(job)
+
     dispatcher.abort(session, job)
     _remove_files_after_commit(session, settings, job)
     log.info("job.cancelled", job_id=job_id)
@@ -281,6 +289,7 @@ def delete_job(
             f"Job {job_id} is {job.status}; cancel it or let it finish before "
             "deleting it."
         )
+
     repository.delete_job(session, job)
     _remove_files_after_commit(session, settings, job)
     log.info("job.deleted", job_id=job_id)
@@ -302,13 +311,16 @@ def find_download(
             f"Job {job_id} is {job.status}; its result can be downloaded once it "
             "has completed."
         )
+
     if job.result_filename is None:
         raise NotFound(f"Job {job_id} has no result file to download.")
+
     expires_at = job.result_expires_at
     if job.result_path is None or (expires_at is not None and expires_at <= utcnow()):
         raise Gone(
             f"The result of job {job_id} expired and was removed; run the job again."
         )
+
     path = ResultStore(settings.results_dir).resolve(job.result_path)
     if not path.is_file():
         raise Gone(f"The result of job {job_id} is no longer available.")
