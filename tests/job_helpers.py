@@ -8,6 +8,16 @@ from typing import Any, TypeVar
 
 from fastapi.testclient import TestClient
 
+from devflowfix.config import Settings
+from devflowfix.db import Database
+from devflowfix.jobs.context import JobContext
+from devflowfix.jobs.dispatch import LocalDispatcher
+from devflowfix.jobs.execution import JobRuntime, claim_next, worker_identity
+from devflowfix.jobs.leases import LeaseKeeper
+from devflowfix.jobs.results import ResultStore
+from devflowfix.models import Job
+from factories import make_job, make_user
+
 T = TypeVar("T")
 
 FINAL_STATUSES = {"completed", "failed", "cancelled"}
@@ -25,6 +35,35 @@ def wait_until(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.02)
+
+
+def claimed_context(
+    database: Database, settings: Settings, **job_fields: Any
+) -> JobContext:
+    """The context of a job row (with `job_fields`) claimed by no runner at all."""
+    user = make_user(database)
+    make_job(database, user, **job_fields)
+    runtime = JobRuntime(
+        database=database,
+        settings=settings,
+        dispatcher=LocalDispatcher(),
+        keeper=LeaseKeeper(database, settings),
+        results=ResultStore(settings.results_dir),
+        worker_name=worker_identity("context-test"),
+    )
+    claim = claim_next(runtime)
+    assert claim is not None
+    return JobContext(
+        claim, database=database, settings=settings, results=runtime.results
+    )
+
+
+def stored_job(database: Database, context: JobContext) -> Job:
+    """The job row of `context` as it is in the database now."""
+    with database.transaction(write=False) as session:
+        job = session.get(Job, context.claim.row_id)
+        assert job is not None
+        return job
 
 
 class JobApi:

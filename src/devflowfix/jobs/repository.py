@@ -156,10 +156,15 @@ def count_jobs_by_status_and_type(
 
 
 def cancel_active_job(session: Session, job: Job, now: datetime) -> bool:
-    """Mark an active job cancelled; False when it finished in the meantime."""
+    """Mark an active job cancelled; False when it finished in the meantime or
+    passed its commit point.
+
+    One conditional update, so a cancel and a commit point that race are
+    ordered by the database: exactly one of them takes effect.
+    """
     changed = session.execute(
         update(Job)
-        .where(Job.id == job.id, Job.status.in_(ACTIVE))
+        .where(Job.id == job.id, Job.status.in_(ACTIVE), Job.cancellable.is_(True))
         .values(
             status=JobStatus.CANCELLED.value,
             cancel_requested=True,
