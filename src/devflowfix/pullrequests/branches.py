@@ -208,8 +208,6 @@ def _changes_for(
 ) -> FixChanges:
     if not parameters.is_empty:
         return parameters
-    # TODO: no language-model provider is wired in yet, so `propose` is None and
-    # a fix without `patch` or `files` fails with NO_CHANGES.
     if propose is None:
         raise ValidationFailed.for_field("patch", NO_CHANGES)
 

@@ -24,6 +24,7 @@ from devflowfix.integrations.service import pull_request_credentials
 from devflowfix.jobs.context import JobCancelled, JobContext, JobFailed, JobStopped
 from devflowfix.jobs.registry import JobType, register_job_type
 from devflowfix.pullrequests.branches import JobHooks, PullRequestCancelled
+from devflowfix.pullrequests.proposals import LanguageModelProposer
 from devflowfix.pullrequests.remotes import Credentials, Provider, redact
 from devflowfix.pullrequests.schemas import FixTarget, PullRequestParameters
 from devflowfix.pullrequests.service import (
@@ -35,10 +36,10 @@ from devflowfix.pullrequests.service import (
 
 def validation_context(settings: Settings) -> dict[str, Any]:
     """How `PullRequestParameters` are validated on this server."""
-    # Changes are required: no language-model provider proposes them yet.
+    # Without a language model to propose them, the changes are required.
     return {
         "allow_local_remotes": settings.allow_local_remotes,
-        "changes_optional": False,
+        "changes_optional": settings.llm_enabled,
     }
 
 
@@ -47,6 +48,11 @@ def create_pull_request(
 ) -> dict[str, Any]:
     """Push the incident's fix branch, open or find its pull request, record both."""
     credentials: Mapping[Provider, Credentials] = {}
+    proposer = (
+        LanguageModelProposer.from_settings(context.settings)
+        if parameters.is_empty
+        else None
+    )
     try:
         incident, credentials = _load_fix(context, parameters)
         return create_fix_pull_request(
@@ -55,12 +61,16 @@ def create_pull_request(
             credentials=credentials,
             settings=context.settings,
             hooks=_hooks(context),
+            propose=proposer,
         )
     except PullRequestCancelled as exc:
         raise JobCancelled from exc
     except AppError as exc:
         secrets = [access.token for access in credentials.values() if access.token]
         raise JobFailed(redact(_reason(exc), secrets)) from exc
+    finally:
+        if proposer is not None:
+            proposer.close()
 
 
 def _load_fix(
