@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from fastapi.testclient import TestClient
+
+from devflowfix.app import create_app
+from devflowfix.config import Settings
+from devflowfix.db import Database
+from devflowfix.jobs.scaled import ScaledWorker
 
 T = TypeVar("T")
 
@@ -25,6 +31,23 @@ def wait_until(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.02)
+
+
+@contextmanager
+def serving(settings: Settings, database: Database) -> Iterator[TestClient]:
+    """A client of an app built from `settings`, with something running jobs:
+    its embedded runner on SQLite, a Procrastinate worker thread on PostgreSQL
+    (unless `settings.job_workers` is 0)."""
+    with TestClient(create_app(settings, database=database)) as client:
+        if database.is_sqlite or settings.job_workers == 0:
+            yield client
+            return
+        worker = ScaledWorker(database, settings)
+        worker.start_in_thread()
+        try:
+            yield client
+        finally:
+            worker.stop()
 
 
 class JobApi:
