@@ -118,3 +118,31 @@ def test_two_app_processes_share_one_budget_through_redis(
     assert answers[-1].headers["x-ratelimit-remaining"] == "0"
     assert refused_first.status_code == 429
     assert refused_second.status_code == 429
+
+
+def test_webhooks_spend_their_endpoints_budget_not_the_callers(
+    database_url: str, tmp_path: Path, database: Database
+) -> None:
+    settings = make_settings(
+        database_url,
+        tmp_path,
+        env="production",
+        log_level="ERROR",
+        rate_limit_per_minute=2,
+        webhook_rate_limit_per_minute=3,
+    )
+
+    with TestClient(create_app(settings, database=database)) as client:
+        codes = [
+            client.post("/api/v1/webhooks/github/acme", json={}).status_code
+            for _ in range(4)
+        ]
+        other_team = client.post("/api/v1/webhooks/github/other", json={})
+        api = client.get("/api/v1/auth/me")
+
+    assert codes[3] == 429
+    assert 429 not in codes[:3]
+    assert other_team.status_code != 429
+    assert other_team.headers["ratelimit-policy"] == '"per-webhook";q=3;w=60'
+    assert api.status_code == 401
+    assert api.headers["x-ratelimit-remaining"] == "1"

@@ -28,6 +28,8 @@ from devflowfix.openapi import install_openapi
 from devflowfix.ratelimit import RateLimiter, RateLimitMiddleware
 from devflowfix.search.endpoints import router as search_router
 from devflowfix.users.endpoints import router as users_router
+from devflowfix.web.endpoints import router as web_router
+from devflowfix.web.endpoints import static_files
 from devflowfix.webhooks.endpoints import router as webhooks_router
 
 DESCRIPTION = """
@@ -99,4 +101,6 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     app.include_router(webhooks_router)
     app.include_router(users_router)
     app.include_router(jobs_router)
+    app.include_router(web_router)
+    app.mount("/app/static", static_files(), name="dashboard-files")
     return app

@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     secret_key: str = DEVELOPMENT_SECRET_KEY
     rate_limit_per_minute: int = Field(default=120, ge=1)
     rate_limit_storage: str = "memory://"
+    webhook_rate_limit_per_minute: int = Field(default=1200, ge=1)
     results_dir: Path = Path("./var/results")
     job_workers: int = Field(default=2, ge=0, le=64)
     public_url: str | None = None

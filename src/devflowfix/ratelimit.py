@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
-from limits import RateLimitItemPerMinute
+from limits import RateLimitItem, RateLimitItemPerMinute
 from limits.aio.storage import Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
@@ -29,12 +30,23 @@ from devflowfix.middleware import send_error
 log = structlog.get_logger(__name__)
 
 POLICY_NAME = "per-user"
+WEBHOOK_POLICY_NAME = "per-webhook"
+WEBHOOK_PREFIX = "/api/v1/webhooks/"
 EXEMPT_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
 def async_storage_uri(uri: str) -> str:
     """`redis://...` as the `limits` asyncio storage scheme `async+redis://...`."""
     return uri if uri.startswith("async+") else f"async+{uri}"
+
+
+@dataclass(frozen=True)
+class Budget:
+    """A named allowance per minute and the key whose requests spend it."""
+
+    policy: str
+    item: RateLimitItem
+    key: str
 
 
 class RateLimiter:
@@ -47,6 +59,9 @@ class RateLimiter:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.item = RateLimitItemPerMinute(settings.rate_limit_per_minute)
+        self.webhook_item = RateLimitItemPerMinute(
+            settings.webhook_rate_limit_per_minute
+        )
         self._pool: ConnectionPool | None = None
         self._strategy: MovingWindowRateLimiter | None = None
 
@@ -74,11 +89,20 @@ class RateLimiter:
             raise RuntimeError("the rate limiter is used before the app started")
         return self._strategy
 
-    async def hit(self, key: str) -> tuple[bool, int, float]:
-        """Count one request for `key`: (allowed, remaining, reset epoch seconds)."""
-        allowed = await self.strategy.hit(self.item, key)
-        stats = await self.strategy.get_window_stats(self.item, key)
+    async def hit(self, budget: Budget) -> tuple[bool, int, float]:
+        """Count one request: (allowed, remaining, reset epoch seconds)."""
+        allowed = await self.strategy.hit(budget.item, budget.key)
+        stats = await self.strategy.get_window_stats(budget.item, budget.key)
         return allowed, max(0, stats.remaining), stats.reset_time
+
+    def budget_for(self, scope: Scope) -> Budget:
+        """Which budget a request spends: its user's, or its webhook endpoint's."""
+        path = scope.get("path", "")
+        if path.startswith(WEBHOOK_PREFIX):
+            # Deliveries carry a signature, not a token, and a busy CI system
+            # sends many from few addresses; each team's endpoint counts alone.
+            return Budget(WEBHOOK_POLICY_NAME, self.webhook_item, "webhook:" + path)
+        return Budget(POLICY_NAME, self.item, self.key_for(scope))
 
     def key_for(self, scope: Scope) -> str:
         for name, value in scope.get("headers", ()):
@@ -105,27 +129,27 @@ class RateLimitMiddleware:
         if scope["type"] != "http" or scope.get("path") in EXEMPT_PATHS:
             await self.app(scope, receive, send)
             return
-        key = self.limiter.key_for(scope)
+        budget = self.limiter.budget_for(scope)
         try:
-            allowed, remaining, reset_at = await self.limiter.hit(key)
+            allowed, remaining, reset_at = await self.limiter.hit(budget)
         except Exception:
             # A rate-limit store that is down must not take the API down with it.
             log.warning("ratelimit.storage_unavailable", exc_info=True)
             await self.app(scope, receive, send)
             return
 
-        limit = self.limiter.item.amount
+        limit = budget.item.amount
         reset_in = max(0, math.ceil(reset_at - time.time()))
         headers = {
-            "RateLimit-Policy": f'"{POLICY_NAME}";q={limit};w=60',
-            "RateLimit": f'"{POLICY_NAME}";r={remaining};t={reset_in}',
+            "RateLimit-Policy": f'"{budget.policy}";q={limit};w=60',
+            "RateLimit": f'"{budget.policy}";r={remaining};t={reset_in}',
             "X-RateLimit-Limit": str(limit),
             "X-RateLimit-Remaining": str(remaining),
             "X-RateLimit-Reset": str(math.ceil(reset_at)),
         }
 
         if not allowed:
-            log.warning("ratelimit.refused", key=key.split(":", 1)[0])
+            log.warning("ratelimit.refused", policy=budget.policy)
             retry_after = max(1, reset_in)
             error = RateLimited(
                 f"More than {limit} requests in a minute; retry in {retry_after} s."

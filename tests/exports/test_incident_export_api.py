@@ -362,8 +362,8 @@ def test_a_hundred_of_many_matches_still_come_back_directly(
         {
             "loc": ["limit"],
             "msg": "101 incidents match; at most 100 can be exported in the "
-            "response, and larger exports need background jobs, which this server "
-            "does not run yet. Ask for limit=100 or narrow the filters.",
+            "response, and larger exports need an export job, which this server "
+            "cannot run yet. Ask for limit=100 or narrow the filters.",
             "type": "value_error",
         }
     ]

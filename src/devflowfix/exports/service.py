@@ -100,13 +100,13 @@ def export_incidents(
     export, count = plan_incident_export(session, user, query, now=now)
     if count > DIRECT_EXPORT_MAX:
         # TODO: hand exports of more than 100 incidents to an export_csv or
-        # export_pdf job and answer 202; until the job engine exists they are
-        # refused, and clients must lower `limit` or narrow the filters.
+        # export_pdf job and answer 202; until those job types are registered
+        # they are refused, and clients must lower `limit` or narrow the filters.
         raise ValidationFailed.for_field(
             "limit",
             f"{count} incidents match; at most {DIRECT_EXPORT_MAX} can be exported "
-            "in the response, and larger exports need background jobs, which this "
-            f"server does not run yet. Ask for limit={DIRECT_EXPORT_MAX} or narrow "
+            "in the response, and larger exports need an export job, which this "
+            f"server cannot run yet. Ask for limit={DIRECT_EXPORT_MAX} or narrow "
             "the filters.",
         )
 

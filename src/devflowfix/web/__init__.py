@@ -1,0 +1,1 @@
+"""The dashboard: static pages that use the public API with the user's token."""
