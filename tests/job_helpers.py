@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from fastapi.testclient import TestClient
 
+from devflowfix.app import create_app
 from devflowfix.config import Settings
 from devflowfix.db import Database
 from devflowfix.jobs.context import JobContext
@@ -15,6 +17,7 @@ from devflowfix.jobs.dispatch import LocalDispatcher
 from devflowfix.jobs.execution import JobRuntime, claim_next, worker_identity
 from devflowfix.jobs.leases import LeaseKeeper
 from devflowfix.jobs.results import ResultStore
+from devflowfix.jobs.scaled import ScaledWorker
 from devflowfix.models import Job
 from factories import make_job, make_user
 
@@ -64,6 +67,23 @@ def stored_job(database: Database, context: JobContext) -> Job:
         job = session.get(Job, context.claim.row_id)
         assert job is not None
         return job
+
+
+@contextmanager
+def serving(settings: Settings, database: Database) -> Iterator[TestClient]:
+    """A client of an app built from `settings`, with something running jobs:
+    its embedded runner on SQLite, a Procrastinate worker thread on PostgreSQL
+    (unless `settings.job_workers` is 0)."""
+    with TestClient(create_app(settings, database=database)) as client:
+        if database.is_sqlite or settings.job_workers == 0:
+            yield client
+            return
+        worker = ScaledWorker(database, settings)
+        worker.start_in_thread()
+        try:
+            yield client
+        finally:
+            worker.stop()
 
 
 class JobApi:

@@ -1,7 +1,9 @@
-"""Real `devflowfix` processes for tests, on a database of the test's own.
+"""Real `devflowfix` processes for tests: start, wait, stop.
 
-The processes share that database with the test process, which writes users
-and incidents into it and reads what the processes did.
+Each process writes its output to a log file of its own, which a failing test
+can show; every process is stopped (SIGTERM, then SIGKILL) when the owner ends.
+The processes may run on a database of the test's own (`own_database`), which
+the test process writes users and incidents into and reads results from.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -63,31 +66,42 @@ def own_database(kind: str, tmp_path: Path, name: str) -> Iterator[str]:
 
 
 class Processes:
-    """Real `devflowfix` processes of one test, stopped at its end."""
+    """`devflowfix` commands run with `environment`, logging into `logs`."""
 
     def __init__(self, environment: dict[str, str], logs: Path) -> None:
         self.environment = environment
         self.logs = logs
         self.started: list[subprocess.Popen[bytes]] = []
-        self.log_files: list[BinaryIO] = []
+        self._log_files: list[BinaryIO] = []
 
     def start(self, *arguments: str) -> subprocess.Popen[bytes]:
-        log = self.log_path(len(self.started)).open("wb")
-        self.log_files.append(log)
+        log = (self.logs / f"process-{len(self.started)}.log").open("wb")
+        self._log_files.append(log)
         process = subprocess.Popen(
             [COMMAND, *arguments], env=self.environment, stdout=log, stderr=log
         )
         self.started.append(process)
         return process
 
-    def log_path(self, number: int) -> Path:
-        return self.logs / f"process-{number}.log"
+    def serve(self, *, timeout: float = 60.0) -> str:
+        """Start `devflowfix serve` on a free port; its base URL once it answers."""
+        port = free_port()
+        process = self.start("serve", "--port", str(port))
+        base_url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + timeout
+        while not answers(f"{base_url}/healthz"):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the server did not start:\n{self.output()}")
+            time.sleep(0.05)
+        return base_url
 
-    def log_text(self) -> str:
-        """Everything the processes wrote so far."""
-        return "".join(
-            self.log_path(number).read_text(errors="replace")
-            for number in range(len(self.started))
+    def output(self) -> str:
+        """What the processes wrote so far, for a failure message."""
+        for log in self._log_files:
+            log.flush()
+        return "\n".join(
+            path.read_text(errors="replace")
+            for path in sorted(self.logs.glob("process-*.log"))
         )
 
     def stop_all(self) -> None:
@@ -100,5 +114,29 @@ class Processes:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-        for log in self.log_files:
+        for log in self._log_files:
             log.close()
+
+
+def service_environment(
+    database_url: str, directory: Path, **settings: str
+) -> dict[str, str]:
+    """The environment of a `devflowfix` process on `database_url`; `settings`
+    are further DEVFLOWFIX_* values by lower-case name."""
+    environment = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith("DEVFLOWFIX_")
+    }
+    environment.update(
+        {
+            "DEVFLOWFIX_DATABASE_URL": database_url,
+            "DEVFLOWFIX_ENV": "test",
+            "DEVFLOWFIX_RESULTS_DIR": str(directory / "results"),
+            "DEVFLOWFIX_LOG_LEVEL": "WARNING",
+        }
+    )
+    environment.update(
+        {f"DEVFLOWFIX_{name.upper()}": value for name, value in settings.items()}
+    )
+    return environment

@@ -213,7 +213,7 @@ def test_a_running_server_pushes_the_fix_and_records_the_pull_request(
     assert f"### Root cause\n\n{analysed['root_cause']}" in forge.pulls[0].body
     fix = _checked(client.get(f"/api/v1/incidents/{incident_id}"), 200)["fix"]
     assert fix == {"pull_request_url": url, "branch": branch, "commit_sha": commit}
-    written = processes.log_text()
+    written = processes.output()
     assert '"event": "pull_request.completed"' in written
     assert FORGE_TOKEN not in written
     assert FORGE_TOKEN not in json.dumps(final)

@@ -139,6 +139,12 @@ class JobContext:
         return self._checkpoint
 
     @property
+    def database(self) -> Database:
+        """The database, for services that run their own short transactions
+        (their writes are not fenced on the claim; `transaction()` writes are)."""
+        return self._database
+
+    @property
     def result(self) -> ResultFile | None:
         """The result file written by `open_result`, once it is complete."""
         return self._result

@@ -51,7 +51,11 @@ SPEC_JOB_TYPES = (
 
 # The modules whose import registers handlers; every process that runs or
 # enqueues jobs imports them through `load_job_types`.
-HANDLER_MODULES = ("devflowfix.bulk.tasks", "devflowfix.pullrequests.tasks")
+HANDLER_MODULES = (
+    "devflowfix.bulk.tasks",
+    "devflowfix.analysis.tasks",
+    "devflowfix.pullrequests.tasks",
+)
 
 
 @dataclass(frozen=True)
