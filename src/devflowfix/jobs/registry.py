@@ -50,7 +50,7 @@ SPEC_JOB_TYPES = (
 
 # The modules whose import registers handlers; every process that runs or
 # enqueues jobs imports them through `load_job_types`.
-HANDLER_MODULES = ("devflowfix.bulk.tasks",)
+HANDLER_MODULES = ("devflowfix.bulk.tasks", "devflowfix.exports.tasks")
 
 
 @dataclass(frozen=True)
