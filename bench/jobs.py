@@ -234,16 +234,52 @@ def completed_count(deployment: Deployment) -> int:
         )
 
 
+CLIENTS = 4
+
+
 def throughput_seconds(deployment: Deployment, jobs: int, runs: int) -> list[float]:
-    """Seconds from the first of `jobs` enqueues to the last completion."""
+    """Seconds from the first of `jobs` enqueues to the last completion, with
+    the jobs enqueued by `CLIENTS` threads at once, as concurrent requests do."""
     durations = []
     with running_engine(deployment) as dispatcher:
         for _ in range(runs):
             before = completed_count(deployment)
             started = time.monotonic()
-            for _ in range(jobs):
-                enqueue(deployment, dispatcher, "bench_noop")
-            target = before + jobs
+            clients = [
+                threading.Thread(
+                    target=enqueue_many,
+                    args=(deployment, dispatcher, jobs // CLIENTS),
+                )
+                for _ in range(CLIENTS)
+            ]
+            for client in clients:
+                client.start()
+            for client in clients:
+                client.join()
+            target = before + jobs // CLIENTS * CLIENTS
+            wait_for(lambda t=target: completed_count(deployment) >= t, every=0.05)
+            durations.append(time.monotonic() - started)
+    return durations
+
+
+def enqueue_many(deployment: Deployment, dispatcher: JobDispatcher, count: int) -> None:
+    for _ in range(count):
+        enqueue(deployment, dispatcher, "bench_noop")
+
+
+def drain_seconds(deployment: Deployment, jobs: int, runs: int) -> list[float]:
+    """Seconds the workers take to run `jobs` jobs queued before they start."""
+    durations = []
+    for _ in range(runs):
+        dispatcher = (
+            LocalDispatcher()
+            if deployment.database.is_sqlite
+            else ProcrastinateDispatcher()
+        )
+        enqueue_many(deployment, dispatcher, jobs)
+        target = completed_count(deployment) + jobs
+        with running_engine(deployment):
+            started = time.monotonic()
             wait_for(lambda t=target: completed_count(deployment) >= t, every=0.05)
             durations.append(time.monotonic() - started)
     return durations
@@ -255,12 +291,17 @@ BULK_CHANGES = [
 ]
 
 
-def bulk_runs(deployment: Deployment, runs: int) -> tuple[list[float], int]:
-    """Seconds each bulk_update of every incident took, and progress steps seen."""
-    durations = []
+def bulk_runs(
+    deployment: Deployment, runs: int
+) -> tuple[list[float], list[float], int]:
+    """Seconds each bulk_update of every incident took, the CPU seconds of this
+    process meanwhile (the whole job on SQLite, the worker's share on
+    PostgreSQL), and how many progress values a poller saw."""
+    durations, cpu = [], []
     steps: set[int] = set()
     with running_engine(deployment) as dispatcher:
         for run in range(runs):
+            cpu_before = time.process_time()
             job_id = enqueue(
                 deployment,
                 dispatcher,
@@ -279,7 +320,8 @@ def bulk_runs(deployment: Deployment, runs: int) -> tuple[list[float], int]:
             assert job.started_at is not None
             assert job.completed_at is not None
             durations.append((job.completed_at - job.started_at).total_seconds())
-    return durations, len(steps)
+            cpu.append(time.process_time() - cpu_before)
+    return durations, cpu, len(steps)
 
 
 def naive_bulk_seconds_per_incident(deployment: Deployment, count: int) -> float:
@@ -320,7 +362,9 @@ class Figures:
     polled_ms: list[float]
     cancel_ms: list[float]
     throughput_s: list[float]
+    drain_s: list[float]
     bulk_s: list[float]
+    bulk_cpu_s: list[float]
     progress_steps: int
     naive_s_per_incident: float
 
@@ -337,6 +381,7 @@ def measure(context: Any, sizes: dict[str, int]) -> Figures:
         throughput = throughput_seconds(
             deployment, sizes["jobs"], sizes["throughput_runs"]
         )
+        drain = drain_seconds(deployment, sizes["jobs"], sizes["throughput_runs"])
         console.print(say, f"loading {sizes['incidents']:,} incidents")
         load_demo(
             deployment.database,
@@ -346,7 +391,7 @@ def measure(context: Any, sizes: dict[str, int]) -> Figures:
             seed=7,
         )
         console.print(say, "bulk_update, then the naive loop")
-        bulk, steps = bulk_runs(deployment, sizes["bulk_runs"])
+        bulk, bulk_cpu, steps = bulk_runs(deployment, sizes["bulk_runs"])
         naive = naive_bulk_seconds_per_incident(deployment, sizes["naive"])
         return Figures(
             deployment.name,
@@ -355,7 +400,9 @@ def measure(context: Any, sizes: dict[str, int]) -> Figures:
             polled,
             cancels,
             throughput,
+            drain,
             bulk,
+            bulk_cpu,
             steps,
             naive,
         )
@@ -373,6 +420,7 @@ def rows_of(
     jobs, incidents = sizes["jobs"], sizes["incidents"]
     start, polled = median(figures.woken_ms), median(figures.polled_ms)
     cancel, throughput = median(figures.cancel_ms), median(figures.throughput_s)
+    drain = median(figures.drain_s)
     bulk = median(figures.bulk_s)
 
     def against_peer(
@@ -401,7 +449,14 @@ def rows_of(
         ),
         (
             figures.name,
-            f"{jobs:,} small jobs, enqueue to last done",
+            f"{jobs:,} queued small jobs, start to last done",
+            f"{drain:.2f} s ({jobs / drain:.0f} jobs/s)",
+            "< 10 s",
+            *against_peer(drain, peer.drain_s if peer else None, "s"),
+        ),
+        (
+            figures.name,
+            f"{jobs:,} small jobs from {CLIENTS} clients, first enqueue to last done",
             f"{throughput:.2f} s ({jobs / throughput:.0f} jobs/s)",
             "< 10 s",
             *against_peer(throughput, peer.throughput_s if peer else None, "s"),
@@ -409,7 +464,8 @@ def rows_of(
         (
             figures.name,
             f"bulk_update of {incidents:,} incidents",
-            f"{bulk:.1f} s ({figures.progress_steps} progress values seen)",
+            f"{bulk:.1f} s, {median(figures.bulk_cpu_s):.1f} s CPU "
+            f"({figures.progress_steps} progress values seen)",
             "< 20 s on SQLite",
             f"{figures.naive_s_per_incident * incidents:.0f} s: naive ORM loop "
             f"(timed on {sizes['naive']:,})",
@@ -429,6 +485,11 @@ def print_table(rows: list[tuple[str, ...]], sizes: dict[str, int]) -> None:
         f"runs: start {sizes['start_runs']} (poll-only {sizes['poll_runs']}), "
         f"cancel {sizes['cancel_runs']}, throughput {sizes['throughput_runs']}, "
         f"bulk {sizes['bulk_runs']}; ratio = peer / this"
+    )
+    console.print(
+        "load average (1, 5, 15 min) at the end: "
+        + ", ".join(f"{value:.1f}" for value in os.getloadavg())
+        + f" on {os.cpu_count()} cores"
     )
 
 

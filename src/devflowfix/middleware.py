@@ -69,7 +69,8 @@ class HTTPMetrics:
 
 def route_template(scope: Scope) -> str:
     route = scope.get("route")
-    path = getattr(route, "path", None)
+    # `path_format` drops convertors: /jobs/{job_id}, not /jobs/{job_id:job_id}.
+    path = getattr(route, "path_format", None) or getattr(route, "path", None)
     # Unmatched paths are one label, so a scanner cannot blow up the series count.
     return path if isinstance(path, str) else "unmatched"
 

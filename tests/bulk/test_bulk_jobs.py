@@ -87,7 +87,7 @@ def test_bulk_update_by_ids_changes_those_incidents_and_keeps_tags_in_sync(
     )
 
     assert done["result"] == {"matched": 3, "changed": 3, "unchanged": 0}
-    assert done["current_step"] == "Updated 3 of 3 incidents"
+    assert done["current_step"] == "Checked 3 of 3 incidents, changed 3"
     for incident in _incidents(database, chosen):
         assert incident.outcome == "success"
         assert incident.severity is Severity.CRITICAL
@@ -212,7 +212,7 @@ def test_bulk_update_goes_through_every_batch_with_progress(
                 worker.stop()
 
     assert done["result"] == {"matched": 10, "changed": 10, "unchanged": 0}
-    assert done["current_step"] == "Updated 10 of 10 incidents"
+    assert done["current_step"] == "Checked 10 of 10 incidents, changed 10"
     assert all(
         tags == {"frontend", "npm", "x"} for tags in _tag_rows(database, ids).values()
     )

@@ -86,6 +86,7 @@ def count_selected(session: Session, scope: Scope) -> int:
             )
             or 0
         )
+
     total = 0
     for start in range(0, len(ids), ID_CHUNK):
         chunk = ids[start : start + ID_CHUNK]
@@ -97,6 +98,7 @@ def count_selected(session: Session, scope: Scope) -> int:
             )
             or 0
         )
+
     return total
 
 
@@ -112,6 +114,7 @@ def missing_incident_ids(session: Session, team_id: int, ids: list[str]) -> list
                 )
             )
         )
+
     return [incident_id for incident_id in ids if incident_id not in found]
 
 
@@ -124,6 +127,7 @@ def next_batch(session: Session, scope: Scope, cursor: int, size: int) -> Batch:
     ids = scope.selection.unique_ids()
     if ids:
         chunk = ids[cursor : cursor + size]
+
         rows = session.execute(
             select(*BATCH_COLUMNS)
             .where(*scope.conditions(), Incident.public_id.in_(chunk))
@@ -154,6 +158,7 @@ def update_incidents(session: Session, changes: list[dict[str, Any]]) -> None:
         groups.setdefault(columns, []).append(
             {"row_id": change["id"], **{f"new_{key}": change[key] for key in columns}}
         )
+
     for columns, rows in groups.items():
         statement = (
             update(table)

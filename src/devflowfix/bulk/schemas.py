@@ -69,12 +69,14 @@ class IncidentChanges(BaseModel):
         for field in ("outcome", "severity", "resolved"):
             if field in given and getattr(self, field) is None:
                 raise ValueError(f"{field} cannot be null")
+
         if not (given - {"tags_add", "tags_remove"}) and not (
             self.tags_add or self.tags_remove
         ):
             raise ValueError("give at least one change")
         if set(self.tags_add) & set(self.tags_remove):
             raise ValueError("a tag cannot be both added and removed")
+
         return self
 
     @property

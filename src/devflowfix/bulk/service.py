@@ -31,9 +31,11 @@ def check_selection(session: Session, user: User, selection: BulkSelection) -> N
             selection.filters, user.team_id, now=utcnow(), dialect=dialect
         )
         return
+
     missing = repository.missing_incident_ids(
         session, user.team_id, selection.unique_ids()
     )
+
     if missing:
         named = ", ".join(missing[:NAMED_MISSING_IDS])
         more = len(missing) - NAMED_MISSING_IDS
@@ -65,6 +67,7 @@ def plan_changes(
             planned.tags_removed += [(row.id, tag) for tag in old - new]
         if values:
             planned.updates.append({"id": row.id, "updated_at": now, **values})
+
     return planned
 
 
@@ -78,10 +81,12 @@ def _changed_values(
         values["severity"] = Severity(changes.severity)
     if changes.sets_root_cause and row.root_cause != changes.root_cause:
         values["root_cause"] = changes.root_cause
+
     tags = _changed_tags(list(row.tags or ()), changes)
     if tags is not None:
         values["tags"] = tags
     values.update(_resolution(row, changes.resolved, now))
+
     return values
 
 

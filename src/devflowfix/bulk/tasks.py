@@ -42,7 +42,7 @@ def bulk_update(
         change_tag_rows(session, team_id, planned.tags_added, planned.tags_removed)
         return len(planned.updates)
 
-    matched, changed = _run_in_batches(context, parameters, apply, "Updated")
+    matched, changed = _run_in_batches(context, parameters, apply, _update_step)
     return {"matched": matched, "changed": changed, "unchanged": matched - changed}
 
 
@@ -54,16 +54,21 @@ def bulk_delete(
     def apply(session: Session, rows: Sequence[IncidentRow]) -> int:
         return repository.delete_incidents(session, [row.id for row in rows])
 
-    matched, deleted = _run_in_batches(context, parameters, apply, "Deleted")
+    matched, deleted = _run_in_batches(context, parameters, apply, _delete_step)
     return {"matched": matched, "deleted": deleted}
 
 
 def _run_in_batches(
-    context: JobContext, selection: BulkSelection, apply: BatchAction, verb: str
+    context: JobContext,
+    selection: BulkSelection,
+    apply: BatchAction,
+    describe: Callable[[dict[str, Any]], str],
 ) -> tuple[int, int]:
     state = context.checkpoint_data or _first_state(context, selection)
     scope = _scope(context, selection, state)
+
     size = context.settings.bulk_batch_size
+
     while not state["finished"]:
         with context.transaction() as session:
             batch = repository.next_batch(session, scope, state["cursor"], size)
@@ -78,10 +83,22 @@ def _run_in_batches(
             context.checkpoint(state)
             context.report(
                 state["processed"],
-                f"{verb} {state['acted']} of {state['matched']} incidents",
+                describe(state),
                 total=state["matched"],
             )
+
     return state["matched"], state["acted"]
+
+
+def _update_step(state: dict[str, Any]) -> str:
+    return (
+        f"Checked {state['processed']:,} of {state['matched']:,} incidents, "
+        f"changed {state['acted']:,}"
+    )
+
+
+def _delete_step(state: dict[str, Any]) -> str:
+    return f"Deleted {state['acted']:,} of {state['matched']:,} incidents"
 
 
 def _first_state(context: JobContext, selection: BulkSelection) -> dict[str, Any]:
@@ -91,6 +108,7 @@ def _first_state(context: JobContext, selection: BulkSelection) -> dict[str, Any
             selection, context.team_id, context.created_at, _dialect(session), max_id
         )
         matched = repository.count_selected(session, scope)
+
     return {
         "max_id": max_id,
         "matched": matched,

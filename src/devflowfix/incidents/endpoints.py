@@ -23,6 +23,7 @@ from devflowfix.incidents.schemas import (
     IncidentRead,
     IncidentUpdate,
 )
+from devflowfix.routing import IncidentId
 from devflowfix.urls import absolute_url
 
 router = APIRouter(
@@ -68,17 +69,17 @@ def list_incidents(
     )
 
 
-@router.get("/{incident_id}", response_model=IncidentDetail)
+@router.get("/{incident_id:incident_id}", response_model=IncidentDetail)
 def read_incident(
-    incident_id: str, session: SessionDep, user: CurrentUser
+    incident_id: IncidentId, session: SessionDep, user: CurrentUser
 ) -> IncidentDetail:
     """One incident of your team, with its log excerpt and analysis."""
     return IncidentDetail.of(service.find_incident(session, user, incident_id))
 
 
-@router.patch("/{incident_id}", response_model=IncidentDetail)
+@router.patch("/{incident_id:incident_id}", response_model=IncidentDetail)
 def update_incident(
-    incident_id: str,
+    incident_id: IncidentId,
     data: IncidentUpdate,
     session: WriteSessionDep,
     settings: SettingsDep,
@@ -91,9 +92,9 @@ def update_incident(
     return IncidentDetail.of(incident)
 
 
-@router.delete("/{incident_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/{incident_id:incident_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_incident(
-    incident_id: str, session: WriteSessionDep, user: AdminUser
+    incident_id: IncidentId, session: WriteSessionDep, user: AdminUser
 ) -> Response:
     """Delete an incident of your team (admins only)."""
     service.delete_incident(session, user, incident_id)

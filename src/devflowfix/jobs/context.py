@@ -89,15 +89,18 @@ class JobContext:
         self._database = database
         self._results = results
         self._abort_requested = abort_requested
+
         self._stop = threading.Event()
         self._stop_reason: type[JobStopped] = JobCancelled
         self._pending: dict[str, Any] = {}
         self._checkpoint = claim.checkpoint
         self._session: Session | None = None
         self._result: ResultFile | None = None
+
         self._started = time.monotonic()
         self._start_percent = float(claim.progress)
-        self._last_write = self._started
+        # The first report is written at once; later ones are throttled.
+        self._last_write = float("-inf")
 
     @property
     def job_id(self) -> str:
@@ -162,6 +165,7 @@ class JobContext:
         self._pending["estimated_completion"] = self._estimate(percent)
         if step is not None:
             self._pending["current_step"] = step[:255]
+
         interval = self.settings.job_progress_interval_seconds
         if self._session is None and time.monotonic() - self._last_write >= interval:
             self._write_pending()
@@ -188,6 +192,7 @@ class JobContext:
         self._raise_if_stopped()
         if self._session is not None:
             raise RuntimeError("job transactions do not nest")
+
         session = self._database.session(write=True)
         self._session = session
         try:
@@ -204,6 +209,7 @@ class JobContext:
         finally:
             self._session = None
             session.close()
+
         self._written()
 
     @contextmanager
@@ -266,6 +272,7 @@ class JobContext:
             state = repository.claim_states(session, [self.claim.row_id]).get(
                 self.claim.row_id
             )
+
         cancelled = state is not None and state.status == JobStatus.CANCELLED
         self.stop(JobCancelled if cancelled else ClaimLost)
         raise self._stop_reason()

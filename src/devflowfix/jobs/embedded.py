@@ -52,6 +52,7 @@ class EmbeddedRunner:
     ) -> None:
         self.settings = settings
         self.workers = settings.job_workers if workers is None else workers
+
         self.keeper = LeaseKeeper(database, settings)
         self.dispatcher = LocalDispatcher(self.wake, self.keeper.check_soon)
         self.runtime = JobRuntime(
@@ -62,6 +63,7 @@ class EmbeddedRunner:
             results=ResultStore(settings.results_dir),
             worker_name=worker_identity(name),
         )
+
         self._work = threading.Event()
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -73,6 +75,7 @@ class EmbeddedRunner:
     def start(self) -> None:
         """Recover what a dead process left behind, then start the threads."""
         self._housekeep(sweep_results=True)
+
         self._stopping.clear()
         self.keeper.start()
         self._threads = [
@@ -88,8 +91,10 @@ class EmbeddedRunner:
                 daemon=True,
             )
         )
+
         for thread in self._threads:
             thread.start()
+
         log.info("job.runner_started", runner="embedded", workers=self.workers)
 
     def stop(self, grace_seconds: float = STOP_GRACE_SECONDS) -> None:
@@ -103,6 +108,7 @@ class EmbeddedRunner:
         deadline = time.monotonic() + grace_seconds
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
+
         if any(thread.is_alive() for thread in self._threads):
             self._release_running_jobs()
         self.keeper.stop()
@@ -122,24 +128,34 @@ class EmbeddedRunner:
                 )
         except SQLAlchemyError:
             log.warning("job.release_failed", exc_info=True)
+
         for context in contexts:
             context.stop(ClaimLost)
         log.warning("job.released", job_ids=[context.job_id for context in contexts])
 
     def _work_loop(self) -> None:
+        ran = False
         while not self._stopping.is_set():
             self._work.clear()
-            wait = self._seconds_until_due()
-            claim = None
-            if wait == 0:
-                try:
-                    claim = claim_next(self.runtime)
-                except SQLAlchemyError:
-                    log.warning("job.claim_failed", exc_info=True)
-            if claim is not None:
-                run_claimed_job(self.runtime, claim)
-            elif wait != 0:
+            # Right after a job, claim the next at once; otherwise read first.
+            wait = 0.0 if ran else self._seconds_until_due()
+            ran = wait == 0 and self._run_next()
+            if not ran and wait > 0:
                 self._work.wait(wait)
+
+    def _run_next(self) -> bool:
+        """Claim and run one due job; False when there was none to claim."""
+        try:
+            claim = claim_next(self.runtime)
+        except SQLAlchemyError:
+            log.warning("job.claim_failed", exc_info=True)
+            self._work.wait(self.settings.job_poll_interval_seconds)
+            return False
+
+        if claim is None:
+            return False
+        run_claimed_job(self.runtime, claim)
+        return True
 
     def _seconds_until_due(self) -> float:
         """0 when a job is due now; else how long to wait before looking again.
@@ -152,6 +168,7 @@ class EmbeddedRunner:
                 due = repository.earliest_due(session)
         except SQLAlchemyError:
             return poll
+
         if due is None:
             return poll
         return min(poll, max(0.0, (due - utcnow()).total_seconds()))

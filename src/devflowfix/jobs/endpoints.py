@@ -8,14 +8,12 @@ from fastapi import (
     APIRouter,
     Depends,
     Header,
-    Path,
     Query,
     Request,
     Response,
     status,
 )
 from fastapi.responses import FileResponse
-from starlette.convertors import Convertor, register_url_convertor
 
 from devflowfix.dependencies import (
     CurrentUser,
@@ -37,30 +35,9 @@ from devflowfix.jobs.schemas import (
     JobSummary,
     JobUrls,
 )
+from devflowfix.routing import JobId
 from devflowfix.urls import absolute_url
 from devflowfix.vocabulary import JobStatus
-
-
-class JobIdConvertor(Convertor[str]):
-    """Only `job_` and 12 hex digits is a job id in a path.
-
-    So /api/v1/jobs/active and /api/v1/jobs/stats/overview are routes of their
-    own at the level of routing, not ids that a handler has to turn away.
-    """
-
-    regex = "job_[0-9a-f]{12}"
-
-    def convert(self, value: str) -> str:
-        return value
-
-    def to_string(self, value: str) -> str:
-        return value
-
-
-register_url_convertor("job_id", JobIdConvertor())
-JobId = Annotated[
-    str, Path(pattern=f"^{JobIdConvertor.regex}$", examples=["job_abc123def456"])
-]
 
 router = APIRouter(
     prefix="/api/v1/jobs", tags=["jobs"], dependencies=[Depends(require_json)]
@@ -116,6 +93,7 @@ def create_job(
         settings=settings,
         idempotency_key=idempotency_key,
     )
+
     response.headers["Location"] = urls.status_url(job)
     return JobRead.of_owned(job, urls, user.public_id)
 
@@ -139,6 +117,7 @@ def list_jobs(
         page=page,
         page_size=page_size,
     )
+
     return JobPage(
         jobs=[JobSummary.of(job, urls) for job in jobs],
         total=total,

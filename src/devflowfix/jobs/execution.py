@@ -25,7 +25,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from devflowfix.config import Settings
-from devflowfix.db import Database, after_commit
+from devflowfix.db import Database
 from devflowfix.errors import AppError
 from devflowfix.jobs import repository
 from devflowfix.jobs.context import (
@@ -97,6 +97,7 @@ def _claim(
         now=now,
         lease_until=now + timedelta(seconds=runtime.settings.job_lease_seconds),
     )
+
     with runtime.database.transaction(write=True) as session:
         row = claim(session, request)
         if row is None:
@@ -132,24 +133,24 @@ def run_claimed_job(
         results=runtime.results,
         abort_requested=abort_requested,
     )
+
     runtime.keeper.track(context)
     started = time.monotonic()
-    log.info(
-        "job.started",
-        job_id=claim.public_id,
-        job_type=claim.job_type,
-        attempt=claim.attempt,
-    )
-    try:
-        outcome = _run_and_record(runtime, context)
-    finally:
-        runtime.keeper.forget(context)
-    log.info(
-        "job.finished",
-        job_id=claim.public_id,
-        status=outcome.value if outcome else "claim_lost",
-        duration_ms=round((time.monotonic() - started) * 1000, 1),
-    )
+    # Every line logged while the job runs, the handler's own too, names it.
+    with structlog.contextvars.bound_contextvars(
+        job_id=claim.public_id, job_type=claim.job_type
+    ):
+        log.info("job.started", attempt=claim.attempt)
+        try:
+            outcome = _run_and_record(runtime, context)
+        finally:
+            runtime.keeper.forget(context)
+        log.info(
+            "job.finished",
+            status=outcome.value if outcome else "claim_lost",
+            duration_ms=round((time.monotonic() - started) * 1000, 1),
+        )
+
     return outcome
 
 
@@ -166,9 +167,10 @@ def _run_and_record(runtime: JobRuntime, context: JobContext) -> JobStatus | Non
     except JobFailed as exc:
         return record_failed(runtime, context, str(exc) or "The job failed.")
     except Exception as exc:
-        log.exception("job.crashed", job_id=context.job_id)
+        log.exception("job.crashed")
         message = f"The job failed unexpectedly ({type(exc).__name__})."
         return record_failed(runtime, context, message)
+
     return record_completed(runtime, context, result)
 
 
@@ -179,10 +181,12 @@ def _call_handler(context: JobContext) -> dict[str, Any] | None:
         raise JobFailed(
             f"job type {context.claim.job_type} is not available on this worker"
         ) from exc
+
     try:
         parameters = job_type.parameters.model_validate(context.claim.parameters)
     except ValidationError as exc:
         raise JobFailed(f"The job's parameters are not valid: {exc}") from exc
+
     result = job_type.handler(context, parameters)
     if result is not None and not _is_json_object(result):
         raise JobFailed("The job's handler returned a result that is not JSON.")
@@ -227,6 +231,7 @@ def record_completed(
         "completed_at": now,
         "checkpoint": None,
     }
+
     result_file = context.result
     if result_file is not None:
         retention = timedelta(days=runtime.settings.job_retention_days)
@@ -237,6 +242,7 @@ def record_completed(
             result_size_bytes=result_file.size_bytes,
             result_expires_at=now + retention,
         )
+
     if not _write_fenced(runtime, context, values):
         _record_lost(runtime, context)
         return None
@@ -255,6 +261,7 @@ def record_cancelled(runtime: JobRuntime, context: JobContext) -> JobStatus:
         "cancel_requested": True,
         "completed_at": now,
     }
+
     _write_fenced(runtime, context, values)
     runtime.results.remove_job(context.job_id)
     return JobStatus.CANCELLED
@@ -270,11 +277,12 @@ def record_failed(
         "error_message": message[:2000],
         "completed_at": now,
     }
+
     if not _write_fenced(runtime, context, values):
         _record_lost(runtime, context)
         return None
     runtime.results.remove_job(context.job_id)
-    log.info("job.failed", job_id=context.job_id, error=message[:200])
+    log.info("job.failed", error=message[:200])
     return JobStatus.FAILED
 
 
@@ -287,6 +295,7 @@ def record_retry(
         return record_failed(
             runtime, context, f"{message} (gave up after {claim.attempt} attempts)"
         )
+
     now = utcnow()
     run_after = now + retry_backoff(runtime.settings, claim.attempt)
     values = {
@@ -298,17 +307,14 @@ def record_retry(
             "Retrying."
         )[:2000],
     }
+
     if not _write_fenced(runtime, context, values, resubmit=True):
         _record_lost(runtime, context)
         return None
     if context.result is not None:
         runtime.results.discard(context.result)
-    log.warning(
-        "job.retrying",
-        job_id=context.job_id,
-        attempt=claim.attempt,
-        error=message[:200],
-    )
+
+    log.warning("job.retrying", attempt=claim.attempt, error=message[:200])
     return JobStatus.QUEUED
 
 
@@ -321,7 +327,7 @@ def retry_backoff(settings: Settings, attempt: int) -> timedelta:
 def _record_lost(runtime: JobRuntime, context: JobContext) -> None:
     if context.result is not None:
         runtime.results.discard(context.result)
-    log.warning("job.claim_lost", job_id=context.job_id)
+    log.warning("job.claim_lost")
 
 
 def _write_fenced(
@@ -336,16 +342,9 @@ def _write_fenced(
         held = repository.update_claimed(
             session, claim.row_id, claim.claim_token, values
         )
-        if held and resubmit:
-            job = session.get(Job, claim.row_id)
-            if job is not None:
-                session.refresh(job)
-                runtime.dispatcher.submit(session, job)
+        # The job is queued again: the engine learns of it in this transaction.
+        job = session.get(Job, claim.row_id) if held and resubmit else None
+        if job is not None:
+            runtime.dispatcher.submit(session, job)
+
     return held
-
-
-def remove_files_after_commit(
-    session: Session, results: ResultStore, job_public_id: str
-) -> None:
-    """Remove a job's files once the transaction that ends it has committed."""
-    after_commit(session, lambda: results.remove_job(job_public_id))

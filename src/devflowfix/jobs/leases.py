@@ -42,6 +42,7 @@ class LeaseKeeper:
         self._lease = timedelta(seconds=settings.job_lease_seconds)
         self._renew_seconds = settings.job_lease_seconds / 3
         self._check_seconds = check_seconds
+
         self._contexts: dict[int, JobContext] = {}
         self._lock = threading.Lock()
         self._wakeup = threading.Event()
@@ -95,10 +96,12 @@ class LeaseKeeper:
         contexts = self.tracked()
         if not contexts:
             return
+
         with self._database.transaction(write=False) as session:
             states = repository.claim_states(
                 session, [context.claim.row_id for context in contexts]
             )
+
         held = []
         for context in contexts:
             state = states.get(context.claim.row_id)
@@ -111,6 +114,7 @@ class LeaseKeeper:
                 continue
             cancelled = state is not None and state.status == JobStatus.CANCELLED
             context.stop(JobCancelled if cancelled else ClaimLost)
+
         if held and time.monotonic() >= self._next_renewal:
             with self._database.transaction(write=True) as session:
                 repository.renew_leases(session, held, utcnow() + self._lease)

@@ -75,14 +75,17 @@ def recover_abandoned_jobs(
                 _fail(job, now)
                 recovery.failed.append(job.public_id)
         session.flush()
+
     for public_id in recovery.failed:
         runtime.results.remove_job(public_id)
+
     if recovery.requeued or recovery.failed:
         log.warning(
             "job.recovered",
             requeued=recovery.requeued,
             failed=recovery.failed,
         )
+
     return recovery
 
 
@@ -98,6 +101,7 @@ def _requeue(job: Job, now: datetime) -> None:
     job.estimated_completion = None
     job.run_after = None
     job.updated_at = now
+
     job.error_message = (
         f"Attempt {job.attempts} of {job.max_attempts} was interrupted: its worker "
         "stopped. Resuming from the last checkpoint."
@@ -155,6 +159,7 @@ def remove_expired_results(runtime: JobRuntime, *, now: datetime | None = None) 
         for public_id in public_ids:
             runtime.results.remove_job(public_id)
         removed += len(public_ids)
+
     if removed:
         log.info("job.results_expired", count=removed)
     return removed

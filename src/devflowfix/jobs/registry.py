@@ -107,6 +107,7 @@ def find_job_type(name: str) -> JobType[Any]:
     job_type = _registered.get(name)
     if job_type is not None:
         return job_type
+
     if name in SPEC_JOB_TYPES:
         raise ValidationFailed.for_field(
             "job_type", f"job type {name} is not available on this server"

@@ -8,6 +8,7 @@ or taken over therefore changes nothing.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -119,6 +120,7 @@ def page_jobs(
         conditions.append(Job.job_type == job_type)
     if status is not None:
         conditions.append(Job.status == status)
+
     rows = session.scalars(
         select(Job)
         .where(*conditions)
@@ -126,6 +128,7 @@ def page_jobs(
         .offset(offset)
         .limit(limit)
     )
+
     total = session.scalar(select(func.count()).select_from(Job).where(*conditions))
     return list(rows), int(total or 0)
 
@@ -169,6 +172,7 @@ def cancel_active_job(session: Session, job: Job, now: datetime) -> bool:
         )
         .execution_options(synchronize_session=False)
     )
+
     session.refresh(job)
     return _changed_one(changed)
 
@@ -259,16 +263,32 @@ def update_claimed(
     session: Session, job_id: int, token: str, values: dict[str, Any]
 ) -> bool:
     """Write `values` only while the caller holds the job's claim."""
+    statement = _claimed_update(tuple(sorted(values)))
+    parameters = {f"new_{column}": value for column, value in values.items()}
     changed = session.execute(
-        update(JOBS)
-        .where(
-            JOBS.c.id == job_id,
-            JOBS.c.claim_token == token,
-            JOBS.c.status == JobStatus.PROCESSING.value,
-        )
-        .values(**values)
+        statement, {"fenced_id": job_id, "fenced_token": token, **parameters}
     )
     return _changed_one(changed)
+
+
+@functools.cache
+def _claimed_update(columns: tuple[str, ...]) -> Update:
+    # One statement per set of columns, built once: workers write progress and
+    # outcomes all the time, and building a statement costs more than running it.
+    return (
+        update(JOBS)
+        .where(
+            JOBS.c.id == bindparam("fenced_id"),
+            JOBS.c.claim_token == bindparam("fenced_token"),
+            JOBS.c.status == JobStatus.PROCESSING.value,
+        )
+        .values(
+            {
+                column: bindparam(f"new_{column}", type_=JOBS.c[column].type)
+                for column in columns
+            }
+        )
+    )
 
 
 def claim_states(session: Session, job_ids: Iterable[int]) -> dict[int, ClaimState]:

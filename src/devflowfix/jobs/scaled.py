@@ -82,7 +82,10 @@ def recover_jobs(context: procrastinate.JobContext, timestamp: int) -> None:
 async def sweep_results(context: procrastinate.JobContext, timestamp: int) -> None:
     """Remove expired result files and Procrastinate's own finished jobs."""
     runtime = _runtime(context)
+
     await asyncio.to_thread(remove_expired_results, runtime)
+    # TODO: a killed worker's Procrastinate row stays `doing` (the jobs table
+    # has recovered the job); only finished rows are removed here.
     await context.app.job_manager.delete_old_jobs(
         nb_hours=runtime.settings.job_retention_days * 24,
         include_failed=True,
@@ -100,10 +103,13 @@ def build_procrastinate_app(connector: Any) -> procrastinate.App:
         max_attempts=5, exponential_wait=2, retry_exceptions={SQLAlchemyError}
     )
     app.task(name=RUN_JOB, pass_context=True, queue=QUEUE, retry=claim_retry)(run_job)
+
     recover = app.task(name=RECOVER_JOBS, pass_context=True, queue=QUEUE)(recover_jobs)
     app.periodic(cron="*/5 * * * * *", periodic_id="recover")(recover)
+
     sweep = app.task(name=SWEEP_RESULTS, pass_context=True, queue=QUEUE)(sweep_results)
     app.periodic(cron="*/10 * * * *", periodic_id="sweep")(sweep)
+
     return app
 
 
@@ -155,6 +161,7 @@ class ScaledWorker:
         self.settings = settings
         self.listen = listen
         self.concurrency = concurrency or max(1, settings.job_workers)
+
         self.keeper = LeaseKeeper(database, settings)
         self.runtime = JobRuntime(
             database=database,
@@ -164,6 +171,7 @@ class ScaledWorker:
             results=ResultStore(settings.results_dir),
             worker_name=worker_identity(name),
         )
+
         self.app = build_procrastinate_app(
             procrastinate.PsycopgConnector(
                 conninfo=libpq_url(settings.database_url),
@@ -171,6 +179,7 @@ class ScaledWorker:
                 max_size=self.concurrency + 4,
             )
         )
+
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
         self._thread: threading.Thread | None = None
@@ -201,6 +210,7 @@ class ScaledWorker:
 
     async def _serve(self, install_signal_handlers: bool) -> None:
         await asyncio.to_thread(recover_abandoned_jobs, self.runtime)
+
         self.keeper.start()
         self._loop = asyncio.get_running_loop()
         try:
@@ -217,6 +227,7 @@ class ScaledWorker:
                         additional_context={RUNTIME_KEY: self.runtime},
                     )
                 )
+
                 self._ready.set()
                 log.info(
                     "job.runner_started",

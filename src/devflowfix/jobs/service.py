@@ -119,6 +119,7 @@ def _validate_parameters(
 ) -> BaseModel:
     if isinstance(parameters, BaseModel):
         parameters = parameters.model_dump(mode="json", exclude_unset=True)
+
     try:
         validated: BaseModel = kind.parameters.model_validate(dict(parameters or {}))
         return validated
@@ -151,14 +152,17 @@ def _replay(session: Session, user: User, key: str, fingerprint: str) -> Job | N
             "Idempotency-Key",
             "An Idempotency-Key is 1-255 printable ASCII characters without spaces.",
         )
+
     existing = repository.find_job_by_key(session, user.id, key)
     if existing is None:
         return None
+
     if existing.request_fingerprint != fingerprint:
         raise Conflict(
             f"The Idempotency-Key was already used for job {existing.public_id} "
             "with another job type or other parameters."
         )
+
     log.info("job.replayed", job_id=existing.public_id)
     return existing
 
@@ -195,6 +199,7 @@ def page_jobs(
         raise ValidationFailed.for_field(
             "job_type", f"unknown job type {job_type!r}", kind="enum"
         )
+
     return repository.page_jobs(
         session,
         user.id,
@@ -219,10 +224,12 @@ def job_statistics(session: Session, user: User) -> JobStatistics:
     ):
         by_status[status] = by_status.get(status, 0) + count
         by_type[job_type] = by_type.get(job_type, 0) + count
+
     finished = by_status[JobStatus.COMPLETED] + by_status[JobStatus.FAILED]
     success_rate = (
         round(by_status[JobStatus.COMPLETED] * 100 / finished, 2) if finished else 0.0
     )
+
     return JobStatistics(
         total_jobs=sum(by_status.values()),
         by_status=by_status,
@@ -253,6 +260,7 @@ def cancel_job(
             f"Job {job_id} is {job.status}; only queued or processing jobs can "
             "be cancelled."
         )
+
     dispatcher.abort(session, job)
     _remove_files_after_commit(session, settings, job)
     log.info("job.cancelled", job_id=job_id)
@@ -269,6 +277,7 @@ def delete_job(
             f"Job {job_id} is {job.status}; cancel it or let it finish before "
             "deleting it."
         )
+
     repository.delete_job(session, job)
     _remove_files_after_commit(session, settings, job)
     log.info("job.deleted", job_id=job_id)
@@ -290,13 +299,16 @@ def find_download(
             f"Job {job_id} is {job.status}; its result can be downloaded once it "
             "has completed."
         )
+
     if job.result_filename is None:
         raise NotFound(f"Job {job_id} has no result file to download.")
+
     expires_at = job.result_expires_at
     if job.result_path is None or (expires_at is not None and expires_at <= utcnow()):
         raise Gone(
             f"The result of job {job_id} expired and was removed; run the job again."
         )
+
     path = ResultStore(settings.results_dir).resolve(job.result_path)
     if not path.is_file():
         raise Gone(f"The result of job {job_id} is no longer available.")

@@ -12,6 +12,7 @@ from devflowfix.dependencies import (
     require_json,
 )
 from devflowfix.models import User
+from devflowfix.routing import UserId
 from devflowfix.urls import absolute_url
 from devflowfix.users import service
 from devflowfix.users.schemas import TeamUserList, TeamUserRead, UserCreate, UserUpdate
@@ -56,15 +57,15 @@ def create_user(
     return _read(user)
 
 
-@router.get("/{user_id}", response_model=TeamUserRead)
-def read_user(user_id: str, session: SessionDep, admin: AdminUser) -> TeamUserRead:
+@router.get("/{user_id:user_id}", response_model=TeamUserRead)
+def read_user(user_id: UserId, session: SessionDep, admin: AdminUser) -> TeamUserRead:
     """One user of your team (admins only)."""
     return _read(service.find_team_user(session, admin, user_id))
 
 
-@router.patch("/{user_id}", response_model=TeamUserRead)
+@router.patch("/{user_id:user_id}", response_model=TeamUserRead)
 def update_user(
-    user_id: str, data: UserUpdate, session: WriteSessionDep, admin: AdminUser
+    user_id: UserId, data: UserUpdate, session: WriteSessionDep, admin: AdminUser
 ) -> TeamUserRead:
     """Change a team user's role, whether they may sign in, or their password."""
     return _read(service.update_team_user(session, admin, user_id, data))

@@ -31,6 +31,8 @@ def _is_postgres() -> bool:
 def upgrade() -> None:
     op.create_index("ix_jobs_user_status", "jobs", ["user_id", "status"])
     if _is_postgres():
+        # TODO: a Procrastinate release that changes its schema needs a new
+        # revision applying its migration files; this one only creates it.
         # SQLAlchemy hands psycopg an empty parameter set, which makes psycopg
         # read `%` as a placeholder; doubled, it stays a literal `%`.
         op.get_bind().exec_driver_sql(SchemaManager.get_schema().replace("%", "%%"))
