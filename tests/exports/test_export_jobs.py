@@ -16,6 +16,8 @@ import pytest
 from fastapi.testclient import TestClient
 from pypdf import PdfReader
 
+from conftest import make_settings
+from devflowfix.app import create_app
 from devflowfix.config import Settings
 from devflowfix.db import Database
 from devflowfix.exports import service, tasks
@@ -366,3 +368,25 @@ def test_bad_export_parameters_are_a_422_that_creates_no_job(
     assert body["errors"][0]["loc"] == ["body", *loc]
     listed = jobs.client.get("/api/v1/jobs", headers=jobs.headers).json()
     assert listed["total"] == 0
+
+
+def test_a_large_export_beyond_the_active_job_limit_is_a_429_that_queues_nothing(
+    database_url: str,
+    tmp_path: Path,
+    database: Database,
+    member: User,
+    held_after_first_chunk: threading.Event,
+) -> None:
+    settings = make_settings(database_url, tmp_path, max_active_jobs_per_user=1)
+    headers = auth_headers(member, settings)
+    make_incidents(database, member, 101)
+    with TestClient(create_app(settings, database=database)) as client:
+        first = client.get(f"{EXPORT}?format=csv&limit=101", headers=headers)
+        refused = client.get(f"{EXPORT}?format=pdf&limit=101", headers=headers)
+        listed = client.get("/api/v1/jobs", headers=headers).json()
+        client.post(f"/api/v1/jobs/{first.json()['job_id']}/cancel", headers=headers)
+
+    assert first.status_code == 202
+    assert refused.status_code == 429
+    assert refused.json()["error"] == "rate_limited"
+    assert [job["job_id"] for job in listed["jobs"]] == [first.json()["job_id"]]
