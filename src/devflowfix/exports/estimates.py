@@ -2,7 +2,7 @@
 
 The rate is measured on the last completed jobs of the same type: incidents
 written over the seconds they ran. A server that has run none yet uses the
-rates bench/exports.py measured on a loaded 2-core machine. The answer is a
+wall-clock rates bench/exports.py measured on a loaded 2-core machine. The answer is a
 range, from that rate to a third of it, because the job shares the machine.
 """
 
@@ -18,7 +18,7 @@ from devflowfix.exports import repository
 
 # Incidents per second, and the seconds every job spends on counting, opening
 # its file and (for a PDF) drawing its charts, before any history exists.
-DEFAULT_RATES = {"export_csv": 50_000.0, "export_pdf": 350.0}
+DEFAULT_RATES = {"export_csv": 10_000.0, "export_pdf": 200.0}
 DEFAULT_OVERHEAD_SECONDS = {"export_csv": 0.5, "export_pdf": 1.0}
 MEASURED_JOBS = 20
 SLOWDOWN = 3
