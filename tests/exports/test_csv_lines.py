@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, func, select
 
 from devflowfix.db import Database
 from devflowfix.exports.csv_lines import iter_csv_chunks
@@ -197,3 +197,18 @@ def test_no_matching_rows_give_no_chunks(database: Database, member: User) -> No
     fast, chunks = fast_bytes(database, [Incident.team_id == member.team_id])
 
     assert (fast, chunks) == (HEADER, [])
+
+
+def test_closing_the_lines_early_leaves_the_session_usable(
+    database: Database, member: User
+) -> None:
+    make_incidents(database, member, 25)
+    team = [Incident.team_id == member.team_id]
+
+    with database.transaction(write=False) as session:
+        chunks = iter_csv_chunks(session, team, limit=None, chunk_rows=10)
+        first = next(chunks)
+        chunks.close()
+        counted = session.scalar(select(func.count()).select_from(Incident))
+
+    assert (first.rows, counted) == (10, 25)

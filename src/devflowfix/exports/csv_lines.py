@@ -20,7 +20,7 @@ Python then only joins lines and writes bytes, `CHUNK_ROWS` lines at a time.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from typing import Any
 
 import psycopg
@@ -84,7 +84,7 @@ def iter_csv_chunks(
     *,
     limit: int | None,
     chunk_rows: int = CHUNK_ROWS,
-) -> Iterator[CsvChunk]:
+) -> Generator[CsvChunk, None, None]:
     """The CSV rows of the matching incidents, newest first, in UTF-8 chunks.
 
     Close the iterator (`contextlib.closing`) when stopping early: on

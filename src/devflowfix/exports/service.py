@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, BinaryIO
@@ -232,8 +233,12 @@ def write_incident_export(
     conditions = export.conditions(_dialect(session))
     total = repository.count_matching(session, conditions, cap=export.limit)
     if export.output_format is ExportFormat.CSV:
-        chunks = csv_lines.iter_csv_chunks(session, conditions, limit=export.limit)
-        written = write_csv_chunks(chunks, out, total=total, control=control)
+        # Closed at once when the writer stops early (a cancel): on PostgreSQL
+        # that ends the COPY, which would otherwise hold the connection.
+        with closing(
+            csv_lines.iter_csv_chunks(session, conditions, limit=export.limit)
+        ) as chunks:
+            written = write_csv_chunks(chunks, out, total=total, control=control)
         return ExportWritten(incidents=written)
 
     rows = _Counted(
