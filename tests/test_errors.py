@@ -34,6 +34,7 @@ def assert_envelope(response: Any, status: int, error: str) -> dict[str, Any]:
     assert isinstance(body["errors"], list)
     assert body["request_id"] == response.headers["x-request-id"]
     assert TIMESTAMP.match(body["timestamp"])
+
     return body
 
 

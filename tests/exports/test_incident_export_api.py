@@ -108,6 +108,7 @@ def test_csv_rows_equal_the_database_rows_newest_first(
             select(Incident).order_by(Incident.created_at.desc(), Incident.id.desc())
         ).all()
         expected = [expected_row(incident) for incident in incidents]
+
     assert parse_csv(response.text) == expected
     assert len(expected) == 7
 
