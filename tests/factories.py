@@ -248,14 +248,13 @@ def make_incidents(
         before = session.scalar(select(func.max(Incident.id))) or 0
         session.execute(insert(Incident.__table__), rows)
         ids = list(session.scalars(select(Incident.id).where(Incident.id > before)))
-        session.execute(
-            insert(IncidentTag),
-            [
-                {"incident_id": incident_id, "tag": tag, "team_id": user.team_id}
-                for incident_id in ids
-                for tag in tags
-            ],
-        )
+        tag_rows = [
+            {"incident_id": incident_id, "tag": tag, "team_id": user.team_id}
+            for incident_id in ids
+            for tag in tags
+        ]
+        if tag_rows:
+            session.execute(insert(IncidentTag), tag_rows)
     return sorted(ids)
 
 

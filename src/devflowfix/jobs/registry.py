@@ -55,6 +55,7 @@ HANDLER_MODULES = (
     "devflowfix.bulk.tasks",
     "devflowfix.analysis.tasks",
     "devflowfix.pullrequests.tasks",
+    "devflowfix.exports.tasks",
 )
 
 
