@@ -37,6 +37,7 @@ check: lint types test
 bench: setup
 	$(BIN)/python bench/demo_load.py
 	$(BIN)/python bench/analysis.py
+	$(BIN)/python bench/analysis_jobs.py
 	$(BIN)/python bench/exports.py
 	$(BIN)/python bench/pr_creation.py
 	$(BIN)/python bench/jobs.py

@@ -1,15 +1,18 @@
 """How fast exports are, and how much memory they take, against the naive design.
 
-CSV: the streaming export (keyset batches, chunked writer) against loading every
-incident with the ORM and then writing, over the same incidents of one team, on
-SQLite and PostgreSQL. Each run is its own process, so its peak resident memory
+CSV: the export as it runs (lines built by the database: COPY on PostgreSQL,
+SQL concatenation on SQLite), the reference writer it replaced (stdlib csv over
+cells the database prepares, streamed in batches) and the naive design (every
+incident loaded with the ORM, then written), over the same incidents of one
+team, on SQLite and PostgreSQL. Each run is its own process, so its peak resident memory
 is the run's own. PDF: the incident report of 1,000 incidents with its charts,
 against the same report laid out with plain reportlab Paragraphs.
 
     python bench/exports.py [--rows 1000000] [--repeats 3] [--databases sqlite,postgres]
 
 PostgreSQL runs when DEVFLOWFIX_TEST_POSTGRES_URL names a server; the script
-makes a database of its own there and drops it at the end.
+makes a database of its own there and drops it at the end, unless
+`--postgres-database` names one to load once and keep for later runs.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -36,16 +39,25 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
 from devflowfix.auth import service as auth_service
 from devflowfix.db import Database, create_db_engine
 from devflowfix.db.migrate import upgrade_to_head
 from devflowfix.exports import pdf_incidents
 from devflowfix.exports.cells import TAG_SEPARATOR, neutralise
-from devflowfix.exports.csv_writer import INCIDENT_COLUMNS, format_datetime
+from devflowfix.exports.csv_writer import (
+    INCIDENT_COLUMNS,
+    format_datetime,
+    write_incident_csv,
+)
 from devflowfix.exports.pdf_incidents import IncidentReportContext, write_incident_pdf
 from devflowfix.exports.pdf_layout import CellParagraph
-from devflowfix.exports.repository import IncidentRow, iter_incident_rows
+from devflowfix.exports.repository import (
+    IncidentRow,
+    iter_csv_records,
+    iter_incident_rows,
+)
 from devflowfix.exports.schemas import ExportFormat
 from devflowfix.exports.service import IncidentExport, write_incident_export
 from devflowfix.models import Incident
@@ -87,19 +99,67 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_streaming(database: Database, rows: int, out: io.BufferedWriter) -> int:
+def backend_cpu_seconds(session: Session) -> float:
+    """CPU seconds the PostgreSQL backend of `session` has used (0 on SQLite).
+
+    The server runs on this machine, so its process is readable in /proc; its
+    work (building and quoting the lines for COPY) is part of the export's cost.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return 0.0
+    pid = session.connection().exec_driver_sql("select pg_backend_pid()").scalar()
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+SERVER_CPU: list[float] = []
+
+
+@contextmanager
+def counted_server_cpu(session: Session) -> Iterator[None]:
+    started = backend_cpu_seconds(session)
+    yield
+    SERVER_CPU.append(backend_cpu_seconds(session) - started)
+
+
+def bench_export(session: Session, rows: int) -> IncidentExport:
+    team_id = session.scalar(select(Incident.team_id).limit(1))
+    return IncidentExport(
+        team_id=int(team_id or 0),
+        team_name=TEAM,
+        filters=IncidentFilters(),
+        limit=rows,
+        output_format=ExportFormat.CSV,
+        # The demo loader's newest incident may fall a moment after NOW.
+        as_of=NOW + timedelta(days=1),
+    )
+
+
+def run_fast(database: Database, rows: int, out: io.BufferedWriter) -> int:
+    """The export as it runs: lines built by the database."""
     with database.transaction(write=False) as session:
-        team_id = session.scalar(select(Incident.team_id).limit(1))
-        export = IncidentExport(
-            team_id=int(team_id or 0),
-            team_name=TEAM,
-            filters=IncidentFilters(),
-            limit=rows,
-            output_format=ExportFormat.CSV,
-            # The demo loader's newest incident may fall a moment after NOW.
-            as_of=NOW + timedelta(days=1),
-        )
-        return write_incident_export(session, export, out)
+        export = bench_export(session, rows)
+        with counted_server_cpu(session):
+            return write_incident_export(session, export, out).incidents
+
+
+def run_reference(database: Database, rows: int, out: io.BufferedWriter) -> int:
+    """The reference writer: stdlib csv over cells the database prepares."""
+    with database.transaction(write=False) as session:
+        export = bench_export(session, rows)
+        conditions = export.conditions(database.engine.dialect.name)
+        records = iter_csv_records(session, conditions, limit=rows)
+        written = 0
+
+        def counted() -> Iterator[Sequence[Any]]:
+            nonlocal written
+            for record in records:
+                written += 1
+                yield record
+
+        with counted_server_cpu(session):
+            write_incident_csv(counted(), out)
+        return written
 
 
 def naive_cells(incident: Incident) -> tuple[Any, ...]:
@@ -124,7 +184,7 @@ def naive_cells(incident: Incident) -> tuple[Any, ...]:
 
 def run_naive(database: Database, rows: int, out: io.BufferedWriter) -> int:
     """Every incident as an ORM object first, then the file."""
-    with database.transaction(write=False) as session:
+    with database.transaction(write=False) as session, counted_server_cpu(session):
         incidents = session.scalars(
             select(Incident)
             .order_by(Incident.created_at.desc(), Incident.id.desc())
@@ -139,11 +199,19 @@ def run_naive(database: Database, rows: int, out: io.BufferedWriter) -> int:
         return len(incidents)
 
 
+DESIGNS = {"fast": run_fast, "reference": run_reference, "naive": run_naive}
+LABELS = {
+    "fast": "database-built lines",
+    "reference": "reference csv writer",
+    "naive": "naive ORM",
+}
+
+
 def worker(design: str, url: str, rows: int) -> None:
     """One measured run, in a process of its own; prints its figures as JSON."""
     database = Database(create_db_engine(url))
     baseline = peak_rss_mb()
-    run = run_streaming if design == "streaming" else run_naive
+    run = DESIGNS[design]
     with tempfile.TemporaryFile(dir=CACHE) as out:
         started = time.perf_counter()
         cpu_started = time.process_time()
@@ -158,6 +226,7 @@ def worker(design: str, url: str, rows: int) -> None:
                 "rows": written,
                 "seconds": seconds,
                 "cpu_seconds": cpu_seconds,
+                "server_cpu_seconds": sum(SERVER_CPU),
                 "peak_mb": peak_rss_mb(),
                 "baseline_mb": baseline,
                 "bytes": size,
@@ -189,7 +258,11 @@ def measure(design: str, url: str, rows: int, repeats: int) -> dict[str, float]:
     assert all(run["rows"] == rows for run in runs), runs
     seconds = statistics.median(run["seconds"] for run in runs)
     cpu_seconds = statistics.median(run["cpu_seconds"] for run in runs)
+    both_seconds = statistics.median(
+        run["cpu_seconds"] + run["server_cpu_seconds"] for run in runs
+    )
     return {
+        "all_cpu_rate": rows / both_seconds,
         "seconds": seconds,
         "rate": rows / seconds,
         "cpu_rate": rows / cpu_seconds,
@@ -204,41 +277,58 @@ def measure(design: str, url: str, rows: int, repeats: int) -> dict[str, float]:
 def bench_csv(
     name: str, url: str, rows: int, repeats: int, *, naive_full: bool
 ) -> Table:
-    """Streaming at a tenth of the rows and at all; naive at a tenth (or all)."""
+    """Every design at a tenth of the rows, then the export at all of them."""
     table = Table(title=f"CSV export, {name}")
     columns = ("design", "incidents", "runs", "seconds", "rows/s", "rows/CPU-s")
+    columns = (*columns, "rows/CPU-s with server")
     for column in (*columns, "peak RSS MB", "RSS growth MB", "file MB"):
         table.add_column(column, justify="right")
     results: dict[tuple[str, int], dict[str, float]] = {}
-    plan = [("streaming", rows // 10), ("naive", rows // 10), ("streaming", rows)]
+    tenth = rows // 10
+    plan = [("fast", tenth), ("reference", tenth), ("naive", tenth), ("fast", rows)]
     if naive_full:
         plan.append(("naive", rows))
     for design, size in plan:
         result = measure(design, url, size, repeats)
         results[(design, size)] = result
         cells = (
-            "streaming" if design == "streaming" else "naive ORM",
+            LABELS[design],
             f"{size:,}",
             str(repeats),
             f"{result['seconds']:.2f}",
             f"{result['rate']:,.0f}",
             f"{result['cpu_rate']:,.0f}",
+            f"{result['all_cpu_rate']:,.0f}",
             f"{result['peak_mb']:.0f}",
             f"{result['growth_mb']:.0f}",
             f"{result['mb']:.0f}",
         )
         console.print("  " + " | ".join(cells))
         table.add_row(*cells)
-    compared = rows if naive_full else rows // 10
-    streaming = results[("streaming", compared)]
-    naive = results[("naive", compared)]
-    memory = naive["growth_mb"] / max(streaming["growth_mb"], 1)
-    table.caption = (
-        f"at {compared:,}: streaming is {streaming['rate'] / naive['rate']:.1f}x the "
-        f"naive rate and grows {memory:.0f}x less in memory; load average "
+    table.caption = _csv_caption(results, tenth, rows)
+    return table
+
+
+def _csv_caption(
+    results: dict[tuple[str, int], dict[str, float]], tenth: int, rows: int
+) -> str:
+    fast, reference, naive = (
+        results[(design, tenth)] for design in ("fast", "reference", "naive")
+    )
+    full = results[("fast", rows)]
+    return (
+        f"at {tenth:,}, same run: the export is "
+        f"{fast['rate'] / naive['rate']:.1f}x the naive rate "
+        f"({fast['cpu_rate'] / naive['cpu_rate']:.1f}x per CPU second) and "
+        f"{fast['rate'] / reference['rate']:.1f}x the reference writer's "
+        f"({fast['cpu_rate'] / reference['cpu_rate']:.1f}x per CPU second, "
+        f"{fast['all_cpu_rate'] / reference['all_cpu_rate']:.1f}x counting the "
+        "server's); "
+        f"RSS growth {fast['growth_mb']:.0f} MB at {tenth:,} and "
+        f"{full['growth_mb']:.0f} MB at {rows:,} (naive "
+        f"{naive['growth_mb']:.0f} MB at {tenth:,}); load average "
         f"{os.getloadavg()[0]:.1f}"
     )
-    return table
 
 
 def pdf_rows(database: Database) -> list[IncidentRow]:
@@ -290,18 +380,24 @@ def bench_pdf(database: Database, repeats: int) -> Table:
 
 
 @contextmanager
-def postgres_database(base_url: str) -> Iterator[str]:
-    name = f"devflowfix_bench_exports_{os.getpid()}"
+def postgres_database(base_url: str, kept: str | None) -> Iterator[str]:
+    """A database of this script's on the server: `kept` stays, others go."""
+    name = kept or f"devflowfix_bench_exports_{os.getpid()}"
     admin = make_url(base_url).set(drivername="postgresql", database="postgres")
     with psycopg.connect(admin.render_as_string(False), autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
+        exists = connection.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", (name,)
+        ).fetchone()
+        if exists is None:
+            connection.execute(f'CREATE DATABASE "{name}"')
     try:
         yield make_url(base_url).set(database=name).render_as_string(False)
     finally:
-        with psycopg.connect(
-            admin.render_as_string(False), autocommit=True
-        ) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if kept is None:
+            with psycopg.connect(
+                admin.render_as_string(False), autocommit=True
+            ) as connection:
+                connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def prepared(url: str, rows: int) -> Database:
@@ -311,7 +407,7 @@ def prepared(url: str, rows: int) -> Database:
     return database
 
 
-def main() -> None:
+def parse_options() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeats", type=int, default=3)
@@ -322,10 +418,63 @@ def main() -> None:
         help="also run the naive design at full size (minutes, gigabytes)",
     )
     parser.add_argument(
-        "--worker", choices=("streaming", "naive"), help=argparse.SUPPRESS
+        "--postgres-database",
+        help="load the incidents into this database once and keep it (drop it "
+        "yourself when done)",
     )
+    parser.add_argument(
+        "--load-only", action="store_true", help="load the databases and stop"
+    )
+    parser.add_argument("--worker", choices=tuple(DESIGNS), help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
-    options = parser.parse_args()
+    return parser.parse_args()
+
+
+def versions(database: Database) -> str:
+    with database.engine.connect() as connection:
+        if database.is_sqlite:
+            shown = connection.exec_driver_sql("select sqlite_version()").scalar()
+            return f"SQLite {shown}"
+        shown = connection.exec_driver_sql("show server_version").scalar()
+        return f"PostgreSQL {shown}"
+
+
+def bench_sqlite(options: argparse.Namespace) -> None:
+    url = f"sqlite:///{CACHE / f'exports-{options.rows}.db'}"
+    database = prepared(url, options.rows)
+    console.print(versions(database))
+    if options.load_only:
+        database.dispose()
+        return
+    console.print(
+        bench_csv(
+            "SQLite", url, options.rows, options.repeats, naive_full=options.naive_full
+        )
+    )
+    console.print(bench_pdf(database, max(options.repeats, 5)))
+    database.dispose()
+
+
+def bench_postgres(options: argparse.Namespace, base: str) -> None:
+    with postgres_database(base, options.postgres_database) as url:
+        database = prepared(url, options.rows)
+        console.print(versions(database))
+        database.dispose()
+        if options.load_only:
+            return
+        console.print(
+            bench_csv(
+                "PostgreSQL",
+                url,
+                options.rows,
+                options.repeats,
+                naive_full=options.naive_full,
+            )
+        )
+
+
+def main() -> None:
+    options = parse_options()
     CACHE.mkdir(parents=True, exist_ok=True)
     if options.worker:
         worker(options.worker, options.url, options.rows)
@@ -334,33 +483,10 @@ def main() -> None:
     names = options.databases.split(",")
     console.print(f"Python {sys.version.split()[0]}, {os.cpu_count()} cores")
     if "sqlite" in names:
-        url = f"sqlite:///{CACHE / f'exports-{options.rows}.db'}"
-        database = prepared(url, options.rows)
-        console.print(
-            bench_csv(
-                "SQLite",
-                url,
-                options.rows,
-                options.repeats,
-                naive_full=options.naive_full,
-            )
-        )
-        console.print(bench_pdf(database, max(options.repeats, 5)))
-        database.dispose()
+        bench_sqlite(options)
     base = os.environ.get("DEVFLOWFIX_TEST_POSTGRES_URL")
     if "postgres" in names and base:
-        with postgres_database(base) as url:
-            database = prepared(url, options.rows)
-            database.dispose()
-            console.print(
-                bench_csv(
-                    "PostgreSQL",
-                    url,
-                    options.rows,
-                    options.repeats,
-                    naive_full=options.naive_full,
-                )
-            )
+        bench_postgres(options, base)
     elif "postgres" in names:
         console.print("PostgreSQL skipped: DEVFLOWFIX_TEST_POSTGRES_URL is not set")
 

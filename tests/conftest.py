@@ -112,6 +112,9 @@ def make_settings(database_url: str, tmp_path: Path, **overrides: object) -> Set
         "job_retry_backoff_seconds": 0,
         "job_progress_interval_seconds": 0,
         "job_poll_interval_seconds": 0.2,
+        # Automatic analysis would change incidents behind the back of tests of
+        # other features; the tests of automatic analysis turn it on.
+        "auto_analyse": False,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import func, insert, select
 
+from devflowfix.analysis.automatic import AutomaticAnalysis
 from devflowfix.auth import service as auth_service
 from devflowfix.auth.passwords import hash_password
 from devflowfix.auth.tokens import issue_token
@@ -27,6 +28,8 @@ from devflowfix.incidents.schemas import IncidentCreate
 from devflowfix.integrations import service as integration_service
 from devflowfix.integrations.crypto import SecretBox
 from devflowfix.integrations.schemas import IntegrationUpdate
+from devflowfix.jobs.dispatch import JobDispatcher, LocalDispatcher
+from devflowfix.jobs.scaled import ProcrastinateDispatcher
 from devflowfix.models import Incident, IncidentTag, Job, User
 from devflowfix.vocabulary import Provider, Role, Severity
 from devflowfix.webhooks import service as webhook_service
@@ -245,14 +248,13 @@ def make_incidents(
         before = session.scalar(select(func.max(Incident.id))) or 0
         session.execute(insert(Incident.__table__), rows)
         ids = list(session.scalars(select(Incident.id).where(Incident.id > before)))
-        session.execute(
-            insert(IncidentTag),
-            [
-                {"incident_id": incident_id, "tag": tag, "team_id": user.team_id}
-                for incident_id in ids
-                for tag in tags
-            ],
-        )
+        tag_rows = [
+            {"incident_id": incident_id, "tag": tag, "team_id": user.team_id}
+            for incident_id in ids
+            for tag in tags
+        ]
+        if tag_rows:
+            session.execute(insert(IncidentTag), tag_rows)
     return sorted(ids)
 
 
@@ -305,6 +307,33 @@ def signed_headers(
     return {header: signature, "Content-Type": "application/json"}
 
 
+def github_job_failure(run_id: int, job_id: int | None = None) -> dict[str, Any]:
+    """The example `workflow_job` failure, for another run (and job) of acme/orders.
+
+    Its log is at `github_log_path(job_id)`, which is `run_id + 1` by default.
+    """
+    return webhook_payload(
+        "github_workflow_job_failed",
+        **{"workflow_job.run_id": run_id, "workflow_job.id": job_id or run_id + 1},
+    )
+
+
+def github_log_path(job_id: int) -> str:
+    """Where GitHub Enterprise (a base URL on a host of its own) serves a job log."""
+    return f"/api/v3/repos/acme/orders/actions/jobs/{job_id}/logs"
+
+
+def job_dispatcher(database: Database) -> JobDispatcher:
+    """What hands jobs to this database's engine, as the API's does."""
+    return LocalDispatcher() if database.is_sqlite else ProcrastinateDispatcher()
+
+
+def automatic_analysis(database: Database, settings: Settings) -> AutomaticAnalysis:
+    """Automatic analysis as the API runs it, switched on."""
+    enabled = settings.model_copy(update={"auto_analyse": True})
+    return AutomaticAnalysis(job_dispatcher(database), enabled)
+
+
 def deliver_webhook(
     database: Database,
     settings: Settings,
@@ -312,6 +341,8 @@ def deliver_webhook(
     *,
     team: str = "acme",
     event: str = "workflow_job",
+    delivery_id: str | None = None,
+    analysis: AutomaticAnalysis | None = None,
 ) -> Incident:
     """A signed GitHub delivery stored through the webhooks service."""
     body = json.dumps(payload).encode()
@@ -320,14 +351,17 @@ def deliver_webhook(
         team,
         body,
         event,
-        None,
+        delivery_id,
         signed_headers(body)["X-Hub-Signature-256"],
     )
     box = SecretBox.from_settings(settings)
     with database.transaction() as session:
         verified = webhook_service.verify_delivery(session, delivery, box)
         result = webhook_service.record_delivery(
-            session, verified, max_log_bytes=settings.max_error_log_bytes
+            session,
+            verified,
+            max_log_bytes=settings.max_error_log_bytes,
+            analysis=analysis,
         )
     assert result.incident is not None
     return result.incident

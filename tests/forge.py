@@ -11,6 +11,8 @@ One threaded HTTP server on a free loopback port serves
 It records every request, answers like the real services do (401 for a wrong
 token, 422/409 for a second pull request of a branch, 422 for a head branch that
 was never pushed) and plays queued answers first, for error and rate-limit tests.
+A hold stops the first git request of a service (a fetch, a push) until the test
+releases it, so a test can act while a job waits on the remote.
 """
 
 from __future__ import annotations
@@ -53,6 +55,28 @@ class Answer:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+HOLD_SECONDS = 30.0
+
+
+@dataclass
+class Hold:
+    """Holds the first git request of `service` until `release`."""
+
+    service: str
+    arrived: threading.Event = field(default_factory=threading.Event)
+    released: threading.Event = field(default_factory=threading.Event)
+
+    def matches(self, path: str, query: str) -> bool:
+        return path.endswith("/" + self.service) or f"service={self.service}" in query
+
+    def wait_for_arrival(self) -> None:
+        if not self.arrived.wait(HOLD_SECONDS):
+            raise AssertionError(f"no {self.service} request reached the forge")
+
+    def release(self) -> None:
+        self.released.set()
+
+
 @dataclass
 class PullRecord:
     number: int
@@ -73,6 +97,7 @@ class FakeForge:
         self.requests: list[Recorded] = []
         self.pulls: list[PullRecord] = []
         self.queued: deque[Answer] = deque()
+        self.holds: list[Hold] = []
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._thread = threading.Thread(
@@ -91,6 +116,7 @@ class FakeForge:
         return self
 
     def stop(self) -> None:
+        self.release_holds()
         self._server.shutdown()
         self._server.server_close()
         self._thread.join()
@@ -98,6 +124,32 @@ class FakeForge:
     def queue(self, *answers: Answer) -> None:
         """Answer the next API requests with these, in order."""
         self.queued.extend(answers)
+
+    def hold_git(self, service: str) -> Hold:
+        """Hold the next request of a git service: `git-upload-pack` (ls-remote
+        and fetch) or `git-receive-pack` (push)."""
+        hold = Hold(service)
+        self.holds.append(hold)
+        return hold
+
+    def release_holds(self) -> None:
+        for hold in self.holds:
+            hold.release()
+
+    def wait_if_held(self, path: str, query: str) -> None:
+        with self._lock:
+            hold = next(
+                (
+                    hold
+                    for hold in self.holds
+                    if not hold.arrived.is_set() and hold.matches(path, query)
+                ),
+                None,
+            )
+            if hold is not None:
+                hold.arrived.set()
+        if hold is not None:
+            hold.released.wait(HOLD_SECONDS)
 
     def api_requests(self) -> list[Recorded]:
         return [r for r in self.requests if r.path.startswith(("/api/v3", "/api/v4"))]
@@ -253,8 +305,11 @@ def _handler_for(forge: FakeForge) -> type[BaseHTTPRequestHandler]:
             headers = dict(self.headers.items())
             if ".git/" in parts.path:
                 forge.requests.append(
-                    Recorded(self.command, parts.path, {}, headers, None)
+                    Recorded(
+                        self.command, parts.path, parse_qs(parts.query), headers, None
+                    )
                 )
+                forge.wait_if_held(parts.path, parts.query)
                 self._serve_git(parts.path, parts.query, raw)
                 return
             body = json.loads(raw) if raw else None

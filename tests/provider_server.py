@@ -2,7 +2,8 @@
 
 Tests queue replies per path (the last one repeats); the server records every
 request it got. Replies can be slow, redirect, trickle their body or set any
-header, which is what rate limits and outages look like from the client.
+header, which is what rate limits and outages look like from the client; a
+reply with a `gate` waits until the test opens it.
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+# A gate that nobody opens lets the request through after this long.
+GATE_TIMEOUT_SECONDS = 30.0
+
 
 @dataclass(frozen=True)
 class Reply:
@@ -23,6 +27,7 @@ class Reply:
     delay_seconds: float = 0.0
     chunk_delay_seconds: float = 0.0
     chunks: int = 1
+    gate: threading.Event | None = None
 
 
 @dataclass(frozen=True)
@@ -91,6 +96,8 @@ class ProviderServer:
                         Received(self.command, self.path, dict(self.headers), body)
                     )
                 reply = server._next_reply(self.path)
+                if reply.gate is not None:
+                    reply.gate.wait(GATE_TIMEOUT_SECONDS)
                 time.sleep(reply.delay_seconds)
                 self.send_response(reply.status)
                 for name, value in reply.headers.items():

@@ -34,6 +34,7 @@ def assert_envelope(response: Any, status: int, error: str) -> dict[str, Any]:
     assert isinstance(body["errors"], list)
     assert body["request_id"] == response.headers["x-request-id"]
     assert TIMESTAMP.match(body["timestamp"])
+
     return body
 
 
@@ -208,6 +209,14 @@ MALFORMED_BODIES: list[tuple[str, Any]] = [
     ("bad run url", incident_payload(run_url="javascript:alert(1)")),
     ("bad timestamp", incident_payload(timestamp="yesterday")),
     ("timestamp as object", incident_payload(timestamp={"day": 1})),
+    (
+        "timestamp before year 1 in UTC",
+        incident_payload(timestamp="0001-01-01T00:00+01:00"),
+    ),
+    (
+        "timestamp after year 9999 in UTC",
+        incident_payload(timestamp="9999-12-31T23:59-01:00"),
+    ),
     ("resolved before timestamp", incident_payload(resolved_at="2020-01-01T00:00:00Z")),
     ("huge branch", incident_payload(branch="b" * 300)),
 ]

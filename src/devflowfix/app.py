@@ -56,6 +56,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if limiter is not None:
             await limiter.start()
+
         # On SQLite the embedded job runner lives as long as the app. Starting
         # recovers abandoned jobs and stopping waits for running ones, so both
         # run off the event loop.
@@ -103,4 +104,5 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     app.include_router(jobs_router)
     app.include_router(web_router)
     app.mount("/app/static", static_files(), name="dashboard-files")
+
     return app

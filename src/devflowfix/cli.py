@@ -53,6 +53,7 @@ def migrate() -> None:
         upgrade_to_head(database.engine)
     finally:
         database.dispose()
+
     console.print(
         f"Database at {database.engine.url.render_as_string()} is up to date."
     )
@@ -106,6 +107,7 @@ def worker(
                 "`devflowfix migrate` first."
             )
             raise typer.Exit(1)
+
         run_worker(database, settings, concurrency=concurrency, listen=listen)
     finally:
         database.dispose()
@@ -134,6 +136,7 @@ def create_user(
         raise _fail(error) from error
     finally:
         database.dispose()
+
     console.print(summary)
 
 
@@ -156,6 +159,7 @@ def token(
     if user is None:
         console.print(f"[red]Error:[/red] no user {email}.")
         raise typer.Exit(1)
+
     sys.stdout.write(
         issue_token(user.public_id, settings, expires_in=expires_in) + "\n"
     )
@@ -194,6 +198,7 @@ def demo(
         raise _fail(error) from error
     finally:
         database.dispose()
+
     console.print(report.describe())
 
 

@@ -78,6 +78,8 @@ class Settings(BaseSettings):
     job_poll_interval_seconds: float = Field(default=1.0, gt=0, le=60)
     job_progress_interval_seconds: float = Field(default=0.5, ge=0, le=60)
     bulk_batch_size: int = Field(default=1000, ge=1, le=10_000)
+    auto_analyse: bool = True
+    analysis_batch_size: int = Field(default=100, ge=1, le=10_000)
 
     @model_validator(mode="after")
     def _check_production(self) -> Self:

@@ -14,6 +14,7 @@ from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
+from devflowfix.analysis.automatic import AutomaticAnalysis
 from devflowfix.auth.service import find_active_user
 from devflowfix.auth.tokens import token_subject
 from devflowfix.config import Settings
@@ -45,6 +46,16 @@ SettingsDep = Annotated[Settings, Depends(settings_of)]
 DatabaseDep = Annotated[Database, Depends(database_of)]
 # Hands enqueued jobs to this deployment's engine (see devflowfix.jobs.service).
 JobDispatcherDep = Annotated[JobDispatcher, Depends(job_dispatcher_of)]
+
+
+def automatic_analysis_of(
+    settings: SettingsDep, dispatcher: JobDispatcherDep
+) -> AutomaticAnalysis:
+    return AutomaticAnalysis(dispatcher, settings)
+
+
+# Queues new incidents for analysis (DEVFLOWFIX_AUTO_ANALYSE).
+AutomaticAnalysisDep = Annotated[AutomaticAnalysis, Depends(automatic_analysis_of)]
 
 
 def _read_session(database: DatabaseDep) -> Iterator[Session]:

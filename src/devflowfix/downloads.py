@@ -23,4 +23,5 @@ def content_disposition(filename: str) -> str:
     elif fallback.startswith("."):
         fallback = "download" + fallback
     encoded = quote(filename, safe="")
+
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}"

@@ -198,7 +198,9 @@ def _field_errors(raw: Sequence[Any]) -> list[dict[str, Any]]:
 async def _handle_app_error(request: Request, exc: Exception) -> JSONResponse:
     if not isinstance(exc, AppError):
         raise exc
+
     log.info("http.error", status=exc.status_code, error=exc.code)
+
     return error_response(
         request_id_of(request),
         exc.status_code,
@@ -212,6 +214,7 @@ async def _handle_app_error(request: Request, exc: Exception) -> JSONResponse:
 async def _handle_validation_error(request: Request, exc: Exception) -> JSONResponse:
     if not isinstance(exc, RequestValidationError):
         raise exc
+
     errors = _field_errors(exc.errors())
     if any(error["type"] == "json_invalid" for error in errors):
         return error_response(
@@ -221,6 +224,7 @@ async def _handle_validation_error(request: Request, exc: Exception) -> JSONResp
             "The request body is not valid JSON.",
             errors,
         )
+
     return error_response(
         request_id_of(request),
         422,
@@ -233,6 +237,7 @@ async def _handle_validation_error(request: Request, exc: Exception) -> JSONResp
 async def _handle_http_error(request: Request, exc: Exception) -> JSONResponse:
     if not isinstance(exc, StarletteHTTPException):
         raise exc
+
     code = HTTP_CODES.get(exc.status_code, "http_error")
     message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
     if exc.status_code == 404 and message == "Not Found":
@@ -240,6 +245,7 @@ async def _handle_http_error(request: Request, exc: Exception) -> JSONResponse:
     headers = dict(exc.headers or {})
     if exc.status_code == 405:
         headers["Allow"] = ", ".join(_allowed_methods(request))
+
     return error_response(
         request_id_of(request), exc.status_code, code, message, headers=headers
     )

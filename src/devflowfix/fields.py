@@ -27,7 +27,12 @@ def _as_utc(value: datetime) -> datetime:
     # A datetime without an offset is read as UTC, the service's only timezone.
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        # 0001-01-01T00:00+01:00 is a valid ISO 8601 string but no UTC instant.
+        raise ValueError("the date-time is out of range once moved to UTC") from None
 
 
 def _unique(values: list[str]) -> list[str]:

@@ -50,6 +50,7 @@ def configure_logging(*, json_lines: bool, level: str = "INFO") -> None:
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
     )
+
     final: list[Processor] = [
         structlog.stdlib.ProcessorFormatter.remove_processors_meta
     ]
@@ -65,6 +66,7 @@ def configure_logging(*, json_lines: bool, level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+
     # Our middleware logs each request once, with its id; uvicorn's line would
     # repeat it without one.
     logging.getLogger("uvicorn.access").disabled = True

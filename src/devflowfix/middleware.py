@@ -54,6 +54,7 @@ class HTTPMetrics:
             ["method", "route", "status"],
             registry=self.registry,
         )
+
         self.latency = Histogram(
             "devflowfix_http_request_duration_seconds",
             "Time to answer an HTTP request, by method and route template.",
@@ -186,6 +187,7 @@ async def send_error(
     ]
     for name, value in {**error.headers, **(headers or {})}.items():
         raw_headers.append((name.lower().encode("latin-1"), value.encode("latin-1")))
+
     await send(
         {
             "type": "http.response.start",

@@ -47,8 +47,10 @@ def _document_errors(schema: dict[str, Any]) -> None:
     )
     components.update(envelope.pop("$defs", {}))
     components["ErrorEnvelope"] = envelope
+
     for name in ("HTTPValidationError", "ValidationError"):
         components.pop(name, None)
+
     for operations in schema.get("paths", {}).values():
         for operation in operations.values():
             responses = operation.setdefault("responses", {})
@@ -75,6 +77,7 @@ def install_openapi(app: FastAPI) -> None:
             )
             _document_errors(schema)
             app.openapi_schema = schema
+
         return app.openapi_schema
 
     app.openapi = build  # type: ignore[method-assign]

@@ -75,6 +75,7 @@ class RateLimiter:
         storage = storage_from_string(async_storage_uri(uri), **options)
         if not isinstance(storage, Storage):
             raise TypeError("the rate limit needs an asyncio storage")
+
         self._strategy = MovingWindowRateLimiter(storage)
 
     async def close(self) -> None:
@@ -114,6 +115,7 @@ class RateLimiter:
                     except AppError:
                         break
                 break
+
         client = scope.get("client")
         return "address:" + (client[0] if client else "unknown")
 
@@ -129,6 +131,7 @@ class RateLimitMiddleware:
         if scope["type"] != "http" or scope.get("path") in EXEMPT_PATHS:
             await self.app(scope, receive, send)
             return
+
         budget = self.limiter.budget_for(scope)
         try:
             allowed, remaining, reset_at = await self.limiter.hit(budget)

@@ -1,33 +1,35 @@
-"""A signed GitHub failure sent to a running server becomes an analysed incident.
+"""From CI to an analysed incident through real processes, on both deployments.
 
-The server is a real uvicorn process on a free port; GitHub's API is a local
-HTTP server that serves the job's log. The analysis step is the function the
-`incident_analysis` job runs for each incident.
+`devflowfix serve` runs on a free port (on SQLite it also runs the jobs); on
+PostgreSQL a `devflowfix worker` process runs them. GitHub's API is a local
+HTTP server that serves the job's log. Nothing in the test analyses: the
+automatic `incident_analysis` job does, and the test polls the public API.
 """
 
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
-from devflowfix.analysis.service import run_incident_analysis
-from devflowfix.app import create_app
+from conftest import TEST_SECRET_KEY
 from devflowfix.config import Settings
 from devflowfix.db import Database
 from devflowfix.vocabulary import Role
 from factories import (
     auth_headers,
+    incident_payload,
     make_integration,
     make_user,
     signed_headers,
     webhook_payload,
 )
+from processes import Processes, service_environment
 from provider_server import ProviderServer, Reply, running_server
 
 JOB_LOG = "".join(
@@ -47,6 +49,13 @@ JOB_LOG = "".join(
         ("59.9", "##[error]Process completed with exit code 1."),
     ]
 )
+LOG_PATH = "/api/v3/repos/acme/orders/actions/jobs/29679449861/logs"
+MODULE_LOG = (
+    "E   ModuleNotFoundError: No module named 'respx'\n"
+    "##[error]Process completed with exit code 2.\n"
+)
+# Generous for a shared machine; an analysis usually lands well within a second.
+ANALYSIS_TIMEOUT_SECONDS = 30.0
 
 
 @pytest.fixture
@@ -56,35 +65,46 @@ def github_api() -> Iterator[ProviderServer]:
 
 
 @pytest.fixture
-def base_url(settings: Settings, database: Database) -> Iterator[str]:
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings, database=database),
-            host="127.0.0.1",
-            port=0,
-            log_config=None,
-            access_log=False,
-        )
+def processes(database_url: str, database: Database, tmp_path: Path) -> Iterator[str]:
+    """The base URL of a served app with something running its jobs."""
+    environment = service_environment(
+        database_url,
+        tmp_path,
+        secret_key=TEST_SECRET_KEY,
+        auto_analyse="true",
+        job_poll_interval_seconds="0.2",
+        job_retry_backoff_seconds="0",
     )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    started = Processes(environment, tmp_path)
+    try:
+        base_url = started.serve()
+        if not database.is_sqlite:
+            started.start("worker")
+        yield base_url
+    finally:
+        started.stop_all()
+
+
+def wait_for_analysis(
+    client: httpx.Client, incident_id: str, headers: dict[str, str]
+) -> dict[str, Any]:
+    """The incident once its analysis is recorded, polled through the API."""
+    deadline = time.monotonic() + ANALYSIS_TIMEOUT_SECONDS
+    while True:
+        response = client.get(f"/api/v1/incidents/{incident_id}", headers=headers)
+        assert response.status_code == 200, response.text
+        incident: dict[str, Any] = response.json()
+        if incident["analysis"]["analysed_at"] is not None:
+            return incident
+        assert time.monotonic() < deadline, f"not analysed in time: {incident}"
+        time.sleep(0.1)
 
 
 def test_a_signed_workflow_job_failure_becomes_an_analysed_incident(
-    base_url: str, github_api: ProviderServer, database: Database, settings: Settings
+    processes: str, github_api: ProviderServer, database: Database, settings: Settings
 ) -> None:
     make_integration(database, settings, token="ghp_token123", base_url=github_api.url)
-    github_api.reply(
-        "/api/v3/repos/acme/orders/actions/jobs/29679449861/logs",
-        Reply(body=JOB_LOG.encode()),
-    )
+    github_api.reply(LOG_PATH, Reply(body=JOB_LOG.encode()))
     viewer = auth_headers(make_user(database, role=Role.VIEWER), settings)
     body = json.dumps(webhook_payload("github_workflow_job_failed")).encode()
     headers = {
@@ -93,17 +113,13 @@ def test_a_signed_workflow_job_failure_becomes_an_analysed_incident(
         "X-GitHub-Delivery": "e2e-delivery",
     }
 
-    with httpx.Client(base_url=base_url, timeout=10) as client:
+    with httpx.Client(base_url=processes, timeout=10) as client:
         delivered = client.post(
             "/api/v1/webhooks/github/acme", content=body, headers=headers
         )
-        incident_id = delivered.json()["incident_id"]
-        assert github_api.received == []
-        team_id = make_user(database).team_id
-        run_incident_analysis(database, team_id, incident_id, settings)
-        incident = client.get(f"/api/v1/incidents/{incident_id}", headers=viewer).json()
+        assert delivered.status_code == 201, delivered.text
+        incident = wait_for_analysis(client, delivered.json()["incident_id"], viewer)
 
-    assert delivered.status_code == 201
     assert incident["failure_type"] == "test_failure"
     assert incident["root_cause"] == (
         "pytest test tests/test_orders.py::test_total_includes_tax failed: "
@@ -112,8 +128,34 @@ def test_a_signed_workflow_job_failure_becomes_an_analysed_incident(
     assert incident["error_message"] == (
         "FAILED tests/test_orders.py::test_total_includes_tax - assert 118 == 120"
     )
-    assert incident["confidence"] >= 0.9
+    assert incident["confidence"] == pytest.approx(0.97)
+    assert incident["suggested_fix"] is not None
     assert incident["analysis"]["matched_rules"][0] == "python.pytest_failed"
-    assert incident["analysis"]["analysed_at"] is not None
+    assert (incident["analysis"]["status"], incident["analysis"]["error"]) == (
+        "analysed",
+        None,
+    )
+    [fetch] = github_api.received
+    assert (fetch.method, fetch.path) == ("GET", LOG_PATH)
+    assert fetch.headers["Authorization"] == "Bearer ghp_token123"
+
+
+def test_a_posted_incident_with_a_log_is_analysed_by_itself(
+    processes: str, database: Database, settings: Settings
+) -> None:
+    member = auth_headers(make_user(database, role=Role.MEMBER), settings)
+    payload = incident_payload(
+        error_log=MODULE_LOG, failure_type="unknown", root_cause=None, confidence=None
+    )
+
+    with httpx.Client(base_url=processes, timeout=10) as client:
+        posted = client.post("/api/v1/incidents", json=payload, headers=member)
+        assert posted.status_code == 201, posted.text
+        assert posted.json()["analysis"]["analysed_at"] is None
+        incident = wait_for_analysis(client, posted.json()["incident_id"], member)
+        own_jobs = client.get("/api/v1/jobs", headers=member).json()
+
+    assert incident["failure_type"] == "dependency_error"
+    assert "respx" in incident["root_cause"]
     assert incident["analysis"]["status"] == "analysed"
-    assert incident["analysis"]["error"] is None
+    assert own_jobs["total"] == 0

@@ -121,6 +121,7 @@ def leave_one_out_confidences() -> list[tuple[float, bool]]:
             outcome.rule_id, outcome.tier, contested=outcome.contested
         )
         samples.append((confidence, outcome.correct))
+
     return samples
 
 

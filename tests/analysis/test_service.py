@@ -10,7 +10,11 @@ import pytest
 from sqlalchemy import select
 
 from devflowfix.analysis.llm import LanguageModel
-from devflowfix.analysis.repository import find_incident_ids_to_analyse
+from devflowfix.analysis.repository import (
+    AnalysisScope,
+    find_incidents_to_analyse,
+    highest_incident_id,
+)
 from devflowfix.analysis.service import analyse_incident, run_incident_analysis
 from devflowfix.config import Settings
 from devflowfix.db import Database
@@ -377,16 +381,24 @@ def test_incidents_to_analyse_come_in_checkpointed_batches(
     now = datetime.now(UTC)
 
     with database.transaction(write=False) as session:
-        first = find_incident_ids_to_analyse(session, member.team_id, now=now, limit=2)
-        rest = find_incident_ids_to_analyse(
-            session, member.team_id, now=now, after_id=first[-1][0], limit=2
-        )
-        filtered = find_incident_ids_to_analyse(
-            session,
-            member.team_id,
-            filters=IncidentFilters(failure_types=["dependency_error"]),
+        scope = AnalysisScope(
+            team_id=member.team_id,
             now=now,
+            dialect=session.get_bind().dialect.name,
+            up_to_id=highest_incident_id(session),
         )
+        first = find_incidents_to_analyse(session, scope, cursor=0, limit=2)
+        rest = find_incidents_to_analyse(session, scope, cursor=first.cursor, limit=2)
+        again = AnalysisScope(
+            team_id=member.team_id,
+            now=now,
+            dialect=scope.dialect,
+            up_to_id=scope.up_to_id,
+            filters=IncidentFilters(failure_types=["dependency_error"]),
+            analysed_before=now,
+        )
+        filtered = find_incidents_to_analyse(session, again, cursor=0, limit=10)
 
-    assert [public_id for _, public_id in first + rest] == ids
-    assert [public_id for _, public_id in filtered] == [done.public_id]
+    assert [public_id for _, public_id in first.incidents + rest.incidents] == ids
+    assert (first.last, rest.last) == (False, True)
+    assert [public_id for _, public_id in filtered.incidents] == [done.public_id]

@@ -51,6 +51,7 @@ def _tag_rows(database: Database, ids: list[int]) -> dict[int, set[str]]:
         found: dict[int, set[str]] = {incident_id: set() for incident_id in ids}
         for incident_id, tag in rows:
             found[incident_id].add(tag)
+
         return found
 
 
@@ -251,6 +252,7 @@ def test_a_retried_bulk_job_resumes_after_its_last_committed_batch(
         session.add(job)
         session.flush()
         client.app.state.job_dispatcher.submit(session, job)
+
     api = JobApi(client, auth_headers(admin, settings))
 
     done = api.wait_until_final(job.public_id)

@@ -76,6 +76,7 @@ def test_migrations_match_the_models(database_url: str) -> None:
             connection, opts={"compare_type": True, "include_name": include_name}
         )
         differences = compare_metadata(context, Base.metadata)
+
     engine.dispose()
 
     assert differences == []

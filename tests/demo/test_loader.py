@@ -134,6 +134,7 @@ def make_database(
             url = _database_url(name)
         database = Database(create_db_engine(url))
         made.append((database, name))
+
         return database
 
     yield make
@@ -344,6 +345,7 @@ def test_a_second_load_adds_after_the_first(
     with database.session() as session:
         ids = list(session.scalars(select(Incident.id).order_by(Incident.id)))
         public_ids = set(session.scalars(select(Incident.public_id)))
+
     assert ids == list(range(1, 502))
     assert len(public_ids) == 501
     assert "belongs to team 'demo'" in report.describe()

@@ -34,6 +34,7 @@ def first_page_png(pdf: bytes, directory: Path) -> tuple[int, int]:
     image = (directory / "page.png").read_bytes()
     assert image.startswith(PNG_SIGNATURE)
     width, height = struct.unpack(">II", image[16:24])
+
     return width, height
 
 

@@ -64,6 +64,7 @@ def test_batches_return_every_incident_once_newest_first(
         # Groups of three share a creation time: the id must break the ties.
         created_at = moment - timedelta(minutes=number // 3)
         make_incident(database, member, created_at=created_at)
+
     expected = newest_first(database)
 
     with database.transaction(write=False) as session:

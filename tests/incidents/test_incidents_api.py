@@ -111,6 +111,7 @@ def test_tags_are_normalised_and_stored_as_rows(
             .where(Incident.public_id == body["incident_id"])
             .order_by(IncidentTag.tag)
         ).all()
+
     assert rows == ["api", "backend"]
 
 

@@ -263,6 +263,7 @@ def test_an_unreachable_provider_is_a_connection_error() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
+
     target = LogTarget(
         Provider.GITHUB,
         f"http://127.0.0.1:{port}",

@@ -131,6 +131,33 @@ def record_call(context: JobContext, parameters: NoParameters) -> dict[str, Any]
     return {"ran": True}
 
 
+class CommitPointParameters(BaseModel):
+    before: str
+    after: str
+
+
+def commit_then_finish(
+    context: JobContext, parameters: CommitPointParameters
+) -> dict[str, Any]:
+    """Wait at `before` without looking at cancellation, pass the commit point,
+    then wait at `after`, stopping if the job was cancelled."""
+    CALLS.append((context.job_id, context.attempt))
+    context.report(20, "Preparing")
+    GATES.event(parameters.before).wait(30)
+    try:
+        context.commit_point()
+    except JobCancelled:
+        STOPPED.add(context.job_id)
+        raise
+    context.report(60, "Taking effect")
+    gate = GATES.event(parameters.after)
+    while not gate.wait(0.01):
+        if context.cancelled():
+            STOPPED.add(context.job_id)
+            raise JobCancelled
+    return {"cancellable": context.cancellable}
+
+
 TEST_JOB_TYPES = [
     JobType(name="test_gate", parameters=GateParameters, handler=wait_at_gate),
     JobType(name="test_result", parameters=ResultParameters, handler=write_result),
@@ -141,6 +168,11 @@ TEST_JOB_TYPES = [
         max_attempts=3,
     ),
     JobType(name="test_fail", parameters=FailParameters, handler=fail),
+    JobType(
+        name="test_commit_point",
+        parameters=CommitPointParameters,
+        handler=commit_then_finish,
+    ),
     JobType(
         name="test_record",
         parameters=NoParameters,

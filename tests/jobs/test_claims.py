@@ -66,6 +66,7 @@ def _enqueue(database: Database, user: User, count: int) -> list[str]:
             )
             for _ in range(count)
         ]
+
     return [job.public_id for job in jobs]
 
 
@@ -80,6 +81,7 @@ def test_concurrent_claimers_never_claim_the_same_job(
     user = make_user(database)
     for _ in range(40):
         make_job(database, user)
+
     runtimes = [_runtime(database, settings, f"claimer-{n}") for n in range(6)]
     claimed: list[int] = []
     start = threading.Barrier(len(runtimes))
@@ -149,6 +151,7 @@ def runners(database: Database, settings: Settings) -> Iterator[None]:
             runner = ScaledWorker(own, settings, concurrency=3)
             runner.start_in_thread()
         handles.append(runner)
+
     yield
     for handle in handles:
         handle.stop()
@@ -244,6 +247,7 @@ def test_a_worker_that_lost_its_claim_changes_nothing(
         session.execute(
             update(Incident).where(Incident.id == incident_id).values(outcome="success")
         )
+
     outcome = record_completed(runtime, context, {"done": True})
 
     assert outcome is None

@@ -13,42 +13,15 @@ from devflowfix.config import Settings
 from devflowfix.db import Database
 from devflowfix.jobs import context as context_module
 from devflowfix.jobs.context import JobCancelled, JobContext
-from devflowfix.jobs.dispatch import LocalDispatcher
-from devflowfix.jobs.execution import JobRuntime, claim_next, worker_identity
-from devflowfix.jobs.leases import LeaseKeeper
 from devflowfix.jobs.results import ResultStore
 from devflowfix.models import Incident, Job
-from factories import make_incidents, make_job, make_user
-
-
-def _claimed_context(database: Database, settings: Settings) -> JobContext:
-    user = make_user(database)
-    make_job(database, user, checkpoint={"cursor": 7})
-    runtime = JobRuntime(
-        database=database,
-        settings=settings,
-        dispatcher=LocalDispatcher(),
-        keeper=LeaseKeeper(database, settings),
-        results=ResultStore(settings.results_dir),
-        worker_name=worker_identity("context-test"),
-    )
-    claim = claim_next(runtime)
-    assert claim is not None
-    return JobContext(
-        claim, database=database, settings=settings, results=runtime.results
-    )
-
-
-def _stored(database: Database, context: JobContext) -> Job:
-    with database.transaction(write=False) as session:
-        job = session.get(Job, context.claim.row_id)
-        assert job is not None
-        return job
+from factories import make_incidents, make_user
+from job_helpers import claimed_context, stored_job
 
 
 @pytest.fixture
 def context(database: Database, settings: Settings) -> JobContext:
-    return _claimed_context(database, settings)
+    return claimed_context(database, settings, checkpoint={"cursor": 7})
 
 
 def test_the_context_describes_its_job(context: JobContext) -> None:
@@ -63,14 +36,14 @@ def test_progress_is_a_percentage_or_done_out_of_total(
     context: JobContext, database: Database
 ) -> None:
     context.report(12.9, "Reading incidents")
-    first = _stored(database, context)
+    first = stored_job(database, context)
     context.report(450, total=1000)
-    second = _stored(database, context)
+    second = stored_job(database, context)
     context.report(5, total=0)
 
     assert (first.progress, first.current_step) == (12, "Reading incidents")
     assert (second.progress, second.current_step) == (45, "Reading incidents")
-    assert _stored(database, context).progress == 100
+    assert stored_job(database, context).progress == 100
 
 
 def test_the_estimate_follows_the_measured_rate(
@@ -83,7 +56,7 @@ def test_the_estimate_follows_the_measured_rate(
 
     context.report(25)
 
-    assert _stored(database, context).estimated_completion == now + timedelta(
+    assert stored_job(database, context).estimated_completion == now + timedelta(
         seconds=90
     )
 
@@ -92,15 +65,15 @@ def test_progress_writes_are_throttled(
     database_url: str, tmp_path: Path, database: Database
 ) -> None:
     settings = make_settings(database_url, tmp_path, job_progress_interval_seconds=60)
-    context = _claimed_context(database, settings)
+    context = claimed_context(database, settings, checkpoint={"cursor": 7})
 
     context.report(10, "First")
     with context.transaction():
         pass
 
-    assert _stored(database, context).progress == 10
+    assert stored_job(database, context).progress == 10
     context.report(20, "Second")
-    assert _stored(database, context).progress == 10
+    assert stored_job(database, context).progress == 10
 
 
 def test_a_transaction_commits_the_work_with_checkpoint_and_progress(
@@ -116,7 +89,7 @@ def test_a_transaction_commits_the_work_with_checkpoint_and_progress(
         context.checkpoint({"cursor": incident_id})
         context.report(50, "Half of it")
 
-    job = _stored(database, context)
+    job = stored_job(database, context)
     assert (job.checkpoint, job.progress, job.current_step) == (
         {"cursor": incident_id},
         50,
@@ -158,14 +131,14 @@ def test_a_checkpoint_outside_a_transaction_is_saved_at_once(
 ) -> None:
     context.checkpoint({"cursor": 99})
 
-    assert _stored(database, context).checkpoint == {"cursor": 99}
+    assert stored_job(database, context).checkpoint == {"cursor": 99}
     assert context.checkpoint_data == {"cursor": 99}
 
 
 def test_an_engine_abort_request_counts_as_cancelled(
     database: Database, settings: Settings
 ) -> None:
-    claimed = _claimed_context(database, settings)
+    claimed = claimed_context(database, settings, checkpoint={"cursor": 7})
     context = JobContext(
         claimed.claim,
         database=database,

@@ -10,18 +10,15 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import httpx
-import psycopg
 import pytest
 from sqlalchemy import func, select, text
-from sqlalchemy.engine import make_url
 
 from conftest import POSTGRES_URL, TEST_SECRET_KEY
 from devflowfix.auth.tokens import issue_token
@@ -29,11 +26,12 @@ from devflowfix.config import Settings
 from devflowfix.db import Database
 from devflowfix.db.migrate import upgrade_to_head
 from devflowfix.jobs import service
-from devflowfix.jobs.scaled import ProcrastinateDispatcher, libpq_url
+from devflowfix.jobs.scaled import ProcrastinateDispatcher
 from devflowfix.models import Incident, Job
 from devflowfix.vocabulary import Role
 from factories import make_incidents, make_user
 from job_helpers import wait_until
+from processes import Processes, answers, free_port, own_database
 
 pytestmark = pytest.mark.slow
 
@@ -63,58 +61,10 @@ POSTGRES_AUDIT = [
 )
 def kill_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A database of this test's own, which its processes share."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'kill.db'}"
-        return
-    if not POSTGRES_URL:
+    if request.param == "postgres" and not POSTGRES_URL:
         pytest.skip("DEVFLOWFIX_TEST_POSTGRES_URL is not set")
-    name = f"devflowfix_kill_{os.getpid()}"
-    admin = libpq_url(str(make_url(POSTGRES_URL).set(database="postgres")))
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{name}"')
-    yield make_url(POSTGRES_URL).set(database=name).render_as_string(False)
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-class Processes:
-    """Real `devflowfix` processes of this test, stopped at its end."""
-
-    def __init__(self, environment: dict[str, str], logs: Path) -> None:
-        self.environment = environment
-        self.logs = logs
-        self.started: list[subprocess.Popen[bytes]] = []
-        self.log_files: list[BinaryIO] = []
-
-    def start(self, *arguments: str) -> subprocess.Popen[bytes]:
-        log = (self.logs / f"process-{len(self.started)}.log").open("wb")
-        self.log_files.append(log)
-        process = subprocess.Popen(
-            [COMMAND, *arguments], env=self.environment, stdout=log, stderr=log
-        )
-        self.started.append(process)
-        return process
-
-    def stop_all(self) -> None:
-        for process in self.started:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process in self.started:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        for log in self.log_files:
-            log.close()
+    with own_database(request.param, tmp_path, "devflowfix_kill") as url:
+        yield url
 
 
 @pytest.fixture
@@ -160,10 +110,10 @@ def _kill_mid_job(
 def _serve_and_enqueue(
     processes: Processes, settings: Settings, token: str
 ) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
+    port = free_port()
     server = processes.start("serve", "--port", str(port))
     base = f"http://127.0.0.1:{port}"
-    wait_until(lambda: _answers(f"{base}/healthz"), timeout=60, what="the server")
+    wait_until(lambda: answers(f"{base}/healthz"), timeout=60, what="the server")
     response = httpx.post(
         f"{base}/api/v1/jobs",
         json={
@@ -177,13 +127,6 @@ def _serve_and_enqueue(
     )
     assert response.status_code == 201, response.text
     return server, response.json()["job_id"]
-
-
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def _work_and_enqueue(
@@ -232,7 +175,7 @@ def test_a_killed_bulk_job_finishes_after_a_restart_changing_each_incident_once(
     assert _job(database, job_id).status == "processing"
 
     processes.start(
-        *(["serve", "--port", str(_free_port())] if database.is_sqlite else ["worker"])
+        *(["serve", "--port", str(free_port())] if database.is_sqlite else ["worker"])
     )
     done = wait_until(
         lambda: (

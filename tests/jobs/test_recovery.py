@@ -64,6 +64,7 @@ def _processing(database: Database, **fields: object) -> Job:
         "checkpoint": {"cursor": 1234},
     }
     values.update(fields)
+
     return make_job(database, user, **values)
 
 

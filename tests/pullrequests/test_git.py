@@ -83,6 +83,7 @@ def test_patch_that_does_not_apply_fails_with_gits_reason(
         workspace.load_tree(workspace.fetch(["main"])["main"])
         with pytest.raises(PatchDoesNotApply) as caught:
             workspace.apply_patch(conflicting, may_be_applied=True)
+
         unchanged = workspace.index_tree() == workspace.tree_of("origin/main")
 
     assert str(caught.value) == (
@@ -155,6 +156,7 @@ def test_symbolic_links_of_the_repository_are_never_followed(tmp_path: Path) -> 
         ws.load_tree(ws.fetch(["main"])["main"])
         with pytest.raises(PatchDoesNotApply, match="beyond a symbolic link"):
             ws.apply_patch(through_link, may_be_applied=False)
+
         ws.write_files({"docs/notes.md": "text\n"})
         listing = ws.run("ls-tree", "-r", "--name-only", ws.index_tree())
 

@@ -321,6 +321,7 @@ def test_an_unreachable_api_fails_after_the_attempts(
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
+
     api = github(forge, client, policy, api_url=f"http://127.0.0.1:{port}/api/v3")
 
     with pytest.raises(ProviderError) as caught:

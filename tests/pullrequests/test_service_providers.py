@@ -262,6 +262,7 @@ def test_a_failing_api_after_the_push_fails_the_job_and_a_rerun_finishes_it(
 
     with pytest.raises(UpstreamFailed) as caught:
         run_fix(incident, settings, database, credentials, sleeps=sleeps, patch=PATCH)
+
     branch = f"devflowfix/fix-{incident.incident_id}"
     pushed = remote_refs(forge.root / "acme" / "web-app.git")[f"refs/heads/{branch}"]
     rerun = run_fix(incident, settings, database, credentials, patch=PATCH)

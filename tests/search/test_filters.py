@@ -119,6 +119,7 @@ def test_each_filter_selects_its_incidents(database: Database) -> None:
             incidents.create_incident(
                 session, user, IncidentCreate.model_validate(row), max_log_bytes=65536
             )
+
         incidents.create_incident(
             session,
             other,

@@ -75,6 +75,7 @@ def test_error_text_stays_searchable_as_written(database: Database) -> None:
     user = make_user(database)
     for message in ERROR_TEXTS.values():
         make_incident(database, user, error_message=message, error_log=None)
+
     make_incident(database, user, error_message="All green", error_log=None)
 
     for query, message in ERROR_TEXTS.items():
@@ -133,6 +134,7 @@ def test_exclusions_remove_matches_of_any_field(database: Database) -> None:
             dialect=database.dialect,
         )
         tags = session.scalars(select(Incident.tags).where(*conditions)).all()
+
     assert tags == [["network"]]
 
 
@@ -164,6 +166,7 @@ def test_index_follows_inserts_updates_and_deletes(database: Database) -> None:
             .where(Incident.id == incident.id)
             .values(error_message="second words", root_cause="raw update")
         )
+
     after_update = (
         matching(database, user, "first"),
         matching(database, user, "second"),
@@ -208,6 +211,7 @@ def _indexed_words(connection: object, dialect: str) -> set[str]:
         query = "SELECT term FROM temp.incidents_words"
     else:
         query = "SELECT unnest(tsvector_to_array(search_vector)) FROM incidents"
+
     return set(connection.scalars(text(query)))  # type: ignore[attr-defined]
 
 
@@ -239,6 +243,7 @@ def test_bulk_indexing_indexes_rows_inserted_inside_it(database: Database) -> No
                 for index in range(3)
             ],
         )
+
     make_incident(database, user, error_message="after the load")
 
     assert matching(database, user, "bulk") == {
@@ -249,6 +254,7 @@ def test_bulk_indexing_indexes_rows_inserted_inside_it(database: Database) -> No
     assert matching(database, user, "load") == {"before the load", "after the load"}
     with database.transaction(write=False) as session:
         objects = _full_text_objects(session.connection(), database.dialect)
+
     assert objects == (
         {"incidents_fts_insert", "incidents_fts_update", "incidents_fts_delete"}
         if database.is_sqlite

@@ -63,6 +63,7 @@ def server(tmp_path: Path, sqlite_template: Path) -> Iterator[LiveServer]:
     make_incident(database, admin, error_message=XSS, severity="critical")
     for number in range(3):
         make_incident(database, admin, error_message=f"pytest failed in step {number}")
+
     port = _free_port()
     config = uvicorn.Config(
         create_app(settings, database=database),
@@ -76,6 +77,7 @@ def server(tmp_path: Path, sqlite_template: Path) -> Iterator[LiveServer]:
     thread.start()
     while not runner.started:
         time.sleep(0.05)
+
     yield LiveServer(url=f"http://127.0.0.1:{port}", email=admin.email)
     runner.should_exit = True
     thread.join(timeout=10)

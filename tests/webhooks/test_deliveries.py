@@ -34,6 +34,7 @@ def test_two_concurrent_deliveries_of_one_run_store_one_incident(
         verified = service.verify_delivery(
             session, delivery, SecretBox.from_settings(settings)
         )
+
     results: list[DeliveryStatus] = []
     first_inserted = threading.Event()
 

@@ -129,6 +129,7 @@ def test_a_replayed_delivery_answers_the_same_incident_and_stores_nothing(
     assert incident_count(database) == 1
     with database.transaction(write=False) as session:
         deliveries = session.scalar(select(func.count()).select_from(WebhookDelivery))
+
     assert deliveries == 1
 
 

@@ -68,6 +68,7 @@ class Calibration:
         value = min(value, CEILING)
         if contested:
             value *= self.contested_factor
+
         return round(value, 2)
 
     def to_json(self) -> dict[str, Any]:

@@ -53,6 +53,7 @@ def run_analysis(
     if as_json:
         sys.stdout.write(json.dumps(asdict(result), default=str, indent=2) + "\n")
         return
+
     sys.stdout.write(
         f"failure_type: {result.failure_type}\n"
         f"confidence:   {result.confidence}\n"

@@ -154,6 +154,7 @@ def _verdict(ranking: Ranking, calibration: Calibration) -> _Verdict:
         return _Verdict(
             FailureType.UNKNOWN, UNKNOWN_CAUSE, UNKNOWN_FIX, UNKNOWN_CONFIDENCE
         )
+
     if winner.failure_type is FailureType.UNKNOWN:
         return _Verdict(
             FailureType.UNKNOWN,
@@ -163,6 +164,7 @@ def _verdict(ranking: Ranking, calibration: Calibration) -> _Verdict:
             winner.rule_id,
             evidence=winner.evidence,
         )
+
     confidence = calibration.confidence(
         winner.rule_id, winner.tier, contested=ranking.contested
     )

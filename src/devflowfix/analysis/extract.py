@@ -134,6 +134,7 @@ def failing_step(view: LogView, around: int | None) -> str | None:
 
     if use_command and command is not None:
         return command.name
+
     return step.name if step is not None else None
 
 
@@ -141,12 +142,14 @@ def clean_message(text: str | None) -> str | None:
     """A log line fit to be an incident's error message."""
     if not text:
         return None
+
     text = " ".join(text.split())
     if text.startswith("E "):
         # pytest's marker for the lines of a failure.
         text = text[2:]
     if len(text) > MAX_MESSAGE_CHARS:
         text = text[: MAX_MESSAGE_CHARS - 3] + "..."
+
     return text or None
 
 

@@ -31,7 +31,8 @@ SECRETS = re.compile(
     r"|(?i:bearer)\s+[A-Za-z0-9._~+/\-]{16,4096}={0,3}"
     r"|(?i:password|passwd|secret|token|api[_-]?key)\s*[=:]\s*[^\s'\"]{4,255})"
 )
-JSON_OBJECT = re.compile(r"\{.{0,8000}\}", re.DOTALL)
+# What `LanguageModel.ask` raises when the model gives no usable answer.
+MODEL_FAILURES = (httpx.HTTPError, ValueError, KeyError, IndexError, TypeError)
 SYSTEM_PROMPT = (
     "You analyse CI/CD failures. Answer with one JSON object with the keys "
     "root_cause and suggested_fix: one or two plain sentences each, naming the "
@@ -112,49 +113,66 @@ class LanguageModel:
     def __exit__(self, *_exc: object) -> None:
         self.close()
 
+    def ask(self, system: str, prompt: str) -> str:
+        """The model's answer to one prompt.
+
+        Raises `MODEL_FAILURES` when the model is down, slow or answers in a
+        shape that is not a chat completion.
+        """
+        request = {
+            "model": self.model,
+            "temperature": 0,
+            "messages": [
+                {"role": "system", "content": system},
+                {"role": "user", "content": prompt},
+            ],
+        }
+        response = self._client.post("/chat/completions", json=request)
+        response.raise_for_status()
+
+        content = response.json()["choices"][0]["message"]["content"]
+        if not isinstance(content, str):
+            raise TypeError("the message content is not text")
+        return content
+
     def refine(self, analysis: Analysis, log_text: str) -> Refinement | None:
         """A reworded root cause and fix, or None if the model gave none."""
         try:
-            response = self._client.post(
-                "/chat/completions", json=self._request(analysis, log_text)
-            )
-
-            response.raise_for_status()
-            content = response.json()["choices"][0]["message"]["content"]
+            content = self.ask(SYSTEM_PROMPT, _prompt(analysis, log_text))
             return _refinement(content)
-        except (httpx.HTTPError, ValueError, KeyError, IndexError, TypeError) as exc:
+        except MODEL_FAILURES as exc:
             log.warning(
                 "analysis.llm_failed", model=self.model, reason=type(exc).__name__
             )
             return None
 
-    def _request(self, analysis: Analysis, log_text: str) -> dict[str, object]:
-        prompt = (
-            f"Failure type: {analysis.failure_type.value}\n"
-            f"Rule-based root cause: {analysis.root_cause}\n"
-            f"Rule-based fix: {analysis.suggested_fix}\n"
-            f"Log excerpt:\n```\n{excerpt_for(log_text, analysis)}\n```"
-        )
 
-        return {
-            "model": self.model,
-            "temperature": 0,
-            "messages": [
-                {"role": "system", "content": SYSTEM_PROMPT},
-                {"role": "user", "content": prompt},
-            ],
-        }
+def _prompt(analysis: Analysis, log_text: str) -> str:
+    return (
+        f"Failure type: {analysis.failure_type.value}\n"
+        f"Rule-based root cause: {analysis.root_cause}\n"
+        f"Rule-based fix: {analysis.suggested_fix}\n"
+        f"Log excerpt:\n```\n{excerpt_for(log_text, analysis)}\n```"
+    )
 
 
-def _refinement(content: object) -> Refinement:
-    if not isinstance(content, str):
-        raise TypeError("the message content is not text")
-    match = JSON_OBJECT.search(content)
-    if match is None:
+def json_object_in(content: str) -> dict[str, object]:
+    """The first JSON object in a model's answer (which may wrap it in prose)."""
+    start, end = content.find("{"), content.rfind("}")
+    if start < 0 or end < start:
         raise ValueError("no JSON object in the answer")
-    answer = json.loads(match.group(0))
+
+    answer = json.loads(content[start : end + 1])
+    if not isinstance(answer, dict):
+        raise ValueError("the answer is not a JSON object")
+    return answer
+
+
+def _refinement(content: str) -> Refinement:
+    answer = json_object_in(content)
     root_cause = str(answer["root_cause"]).strip()
     suggested_fix = str(answer["suggested_fix"]).strip()
     if not root_cause or not suggested_fix:
         raise ValueError("an empty field in the answer")
+
     return Refinement(root_cause[:MAX_ANSWER_CHARS], suggested_fix[:MAX_ANSWER_CHARS])

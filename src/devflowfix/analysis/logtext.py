@@ -123,6 +123,7 @@ class LogView:
         """The step the CI's first error line belongs to, if the CI marked one."""
         if not self.error_lines:
             return None
+
         candidates = [
             step
             for step in self.steps
@@ -131,6 +132,7 @@ class LogView:
         for step in reversed(candidates):
             if step.name not in TRAILING_STEPS and not self._skipped(step):
                 return step
+
         return None
 
     def _skipped(self, step: Step) -> bool:
@@ -219,6 +221,7 @@ class _Marks:
             self.error_lines.append(index)
         elif marker == "warning":
             return "WARNING: " + rest
+
         return rest
 
     def _gitlab(self, line: str, index: int) -> str:

@@ -73,6 +73,7 @@ def find_all(view: LogView, rules: Sequence[Rule]) -> list[Finding]:
         matches = _matches(view, rule)
         if matches:
             findings.append(make_finding(view, rule, matches, region))
+
     return findings
 
 
@@ -82,6 +83,7 @@ def rank(findings: Sequence[Finding]) -> Ranking:
     ordered = sorted(findings, key=lambda item: (-item.score, item.line))
     if not ordered:
         return Ranking(None, False, ())
+
     winner = ordered[0]
 
     contested = any(

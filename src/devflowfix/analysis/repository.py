@@ -1,10 +1,13 @@
-"""Queries behind the analysis: candidates for similar incidents."""
+"""Queries behind the analysis: candidates for similar incidents, and the
+batches of incidents that analysis jobs take."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from devflowfix.analysis.similar import Candidate
@@ -86,28 +89,95 @@ def _rows(
     ]
 
 
-def find_incident_ids_to_analyse(
-    session: Session,
-    team_id: int,
-    *,
-    filters: IncidentFilters | None = None,
-    now: datetime,
-    after_id: int = 0,
-    limit: int = 100,
-) -> list[tuple[int, str]]:
-    """The next batch of the team's incidents to analyse, in id order, as
-    (id, public id): those never analysed, or with `filters` those matching
-    them (analysed or not). `after_id` is the checkpoint of the last batch."""
-    if filters is None:
-        conditions = [Incident.team_id == team_id, Incident.analysed_at.is_(None)]
-    else:
-        dialect = session.get_bind().dialect.name
-        conditions = filter_conditions(filters, team_id, now=now, dialect=dialect)
+@dataclass(frozen=True)
+class AnalysisScope:
+    """The incidents one analysis job takes, fixed when its first attempt began.
+
+    `up_to_id` leaves out incidents created after that (automatic analysis
+    queues jobs of their own for them); `now` resolves date presets the same
+    way on every attempt. `analysed_before` None takes only incidents never
+    analysed; a time takes those not analysed since then, so a re-analysis
+    resumed by a retried attempt skips what an earlier attempt re-analysed.
+    """
+
+    team_id: int
+    now: datetime
+    dialect: str
+    up_to_id: int
+    incident_ids: Sequence[str] | None = None
+    filters: IncidentFilters | None = None
+    analysed_before: datetime | None = None
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        conditions = [Incident.team_id == self.team_id, Incident.id <= self.up_to_id]
+        if self.filters is not None:
+            conditions += filter_conditions(
+                self.filters, self.team_id, now=self.now, dialect=self.dialect
+            )
+
+        if self.analysed_before is None:
+            conditions.append(Incident.analysed_at.is_(None))
+        else:
+            conditions.append(
+                or_(
+                    Incident.analysed_at.is_(None),
+                    Incident.analysed_at < self.analysed_before,
+                )
+            )
+        return conditions
+
+
+@dataclass(frozen=True)
+class AnalysisBatch:
+    """The next incidents to analyse, as (id, public id), and where it ended.
+
+    `cursor` is the last incident id taken, or with given ids how many of
+    them (sorted) were gone through; `passed` is how many of the selection
+    the batch went past, taken or not.
+    """
+
+    incidents: list[tuple[int, str]]
+    cursor: int
+    passed: int
+    last: bool
+
+
+def highest_incident_id(session: Session) -> int:
+    return int(session.scalar(select(func.max(Incident.id))) or 0)
+
+
+def count_incidents_to_analyse(session: Session, scope: AnalysisScope) -> int:
+    """How many incidents the scope selects now; given ids count as given."""
+    if scope.incident_ids is not None:
+        return len(scope.incident_ids)
+    total = session.scalar(
+        select(func.count()).select_from(Incident).where(*scope.conditions())
+    )
+    return int(total or 0)
+
+
+def find_incidents_to_analyse(
+    session: Session, scope: AnalysisScope, *, cursor: int, limit: int
+) -> AnalysisBatch:
+    """The next batch of the scope's incidents after `cursor`, in id order."""
+    ids = scope.incident_ids
+    if ids is not None:
+        chunk = ids[cursor : cursor + limit]
+        rows = session.execute(
+            select(Incident.id, Incident.public_id)
+            .where(*scope.conditions(), Incident.public_id.in_(chunk))
+            .order_by(Incident.id)
+        )
+        end = cursor + len(chunk)
+        found = [(row.id, row.public_id) for row in rows]
+        return AnalysisBatch(found, end, len(chunk), end >= len(ids))
 
     rows = session.execute(
         select(Incident.id, Incident.public_id)
-        .where(*conditions, Incident.id > after_id)
+        .where(*scope.conditions(), Incident.id > cursor)
         .order_by(Incident.id)
         .limit(limit)
     )
-    return [(row.id, row.public_id) for row in rows]
+    found = [(row.id, row.public_id) for row in rows]
+    end = found[-1][0] if found else cursor
+    return AnalysisBatch(found, end, len(found), len(found) < limit)

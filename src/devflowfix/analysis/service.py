@@ -24,22 +24,26 @@ from sqlalchemy.orm import Session
 from devflowfix.analysis import repository
 from devflowfix.analysis.engine import Analysis, AnalysisHints, analyse_log
 from devflowfix.analysis.llm import LanguageModel, Refinement
+from devflowfix.analysis.schemas import AnalysisSelection
 from devflowfix.analysis.similar import (
     Match,
     fix_from_history,
     rank_similar,
     search_terms,
 )
+from devflowfix.bulk.repository import missing_incident_ids
 from devflowfix.config import Settings
 from devflowfix.db import Database
+from devflowfix.errors import ValidationFailed
 from devflowfix.incidents import repository as incidents_repository
 from devflowfix.incidents.service import cap_log
 from devflowfix.integrations.crypto import SecretBox, SecretUnreadable
 from devflowfix.integrations.logs import LogTarget, fetch_job_log
 from devflowfix.integrations.retry import FetchOptions, LogFetchError, Sleep
 from devflowfix.integrations.service import log_target_for
-from devflowfix.models import Incident
+from devflowfix.models import Incident, User
 from devflowfix.models.base import utcnow
+from devflowfix.search.repository import filter_conditions
 from devflowfix.vocabulary import FailureType
 
 log = structlog.get_logger(__name__)
@@ -49,6 +53,8 @@ AWAITING_LOG = "awaiting_log"
 LOG_UNAVAILABLE = "log_unavailable"
 NEEDS_LOG = frozenset({AWAITING_LOG, LOG_UNAVAILABLE})
 DEFAULT_MAX_LOG_BYTES = 64 * 1024
+# How many unknown ids a 422 names before it says "and N more".
+NAMED_MISSING_IDS = 10
 
 
 @dataclass(frozen=True)
@@ -299,3 +305,24 @@ def _fetch(
     except LogFetchError as error:
         return None, str(error)
     return text, None
+
+
+def check_analysis_selection(
+    session: Session, user: User, selection: AnalysisSelection
+) -> None:
+    """Refuse ids that are not the team's, and filters that cannot run (422)."""
+    if selection.filters is not None:
+        dialect = session.get_bind().dialect.name
+        filter_conditions(
+            selection.filters, user.team_id, now=utcnow(), dialect=dialect
+        )
+        return
+
+    missing = missing_incident_ids(session, user.team_id, selection.unique_ids() or [])
+    if missing:
+        named = ", ".join(missing[:NAMED_MISSING_IDS])
+        more = len(missing) - NAMED_MISSING_IDS
+        suffix = f" and {more} more" if more > 0 else ""
+        raise ValidationFailed.for_field(
+            "incident_ids", f"Your team has no incidents {named}{suffix}."
+        )

@@ -83,12 +83,15 @@ def similarity(signature: str, other: str) -> float:
     """1.0 for the same signature; else word overlap, plus a same-rule bonus."""
     if signature == other:
         return 1.0
+
     mine, theirs = words_of(signature), words_of(other)
     if not mine or not theirs:
         return 0.0
+
     score = len(mine & theirs) / len(mine | theirs)
     if rule_of(signature) == rule_of(other):
         score += SAME_RULE_BONUS
+
     return round(min(score, 0.99), 2)
 
 

@@ -145,6 +145,7 @@ def top_repositories(
         .order_by(count.desc(), Incident.repository)
         .limit(limit)
     )
+
     return [(str(repository), int(total)) for repository, total in rows]
 
 

@@ -48,6 +48,7 @@ def compute_analytics(
     period = analytics_period(days, now)
     window = Window(user.team_id, period.start, period.end)
     current = _period_figures(session, window, period, dialect=dialect)
+
     before = previous_period(period)
     previous = _period_figures(
         session, Window(user.team_id, before.start, before.end), before, dialect=dialect
@@ -85,6 +86,7 @@ def _period_figures(
     median, p90 = repository.resolution_percentiles(
         session, window, PERCENTILES, dialect=dialect
     )
+
     totals = Totals(
         incidents=counts.incidents,
         resolved=counts.resolved,

@@ -21,8 +21,21 @@ def find_user_by_public_id(session: Session, public_id: str) -> User | None:
 
 
 def find_team_users(session: Session, team_id: int) -> list[User]:
+    """The team's people, by email; its service user is none of them."""
     return list(
         session.scalars(
-            select(User).where(User.team_id == team_id).order_by(User.email)
+            select(User)
+            .where(User.team_id == team_id, User.is_service.is_(False))
+            .order_by(User.email)
         )
     )
+
+
+def find_service_user(session: Session, team_id: int) -> User | None:
+    return session.scalar(
+        select(User).where(User.team_id == team_id, User.is_service.is_(True))
+    )
+
+
+def find_team(session: Session, team_id: int) -> Team | None:
+    return session.get(Team, team_id)

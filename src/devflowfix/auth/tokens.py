@@ -24,6 +24,7 @@ def issue_token(
         "iat": issued_at,
         "exp": issued_at + timedelta(seconds=lifetime),
     }
+
     return jwt.encode(claims, settings.secret_key, algorithm=ALGORITHM)
 
 
@@ -41,7 +42,9 @@ def token_subject(token: str, settings: Settings) -> str:
         raise Unauthorized("The token has expired; sign in again.") from exc
     except jwt.InvalidTokenError as exc:
         raise Unauthorized("The token is not valid.") from exc
+
     subject = claims["sub"]
     if not isinstance(subject, str) or not subject:
         raise Unauthorized("The token is not valid.")
+
     return subject

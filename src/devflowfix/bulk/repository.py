@@ -135,12 +135,14 @@ def next_batch(session: Session, scope: Scope, cursor: int, size: int) -> Batch:
         ).all()
         end = cursor + len(chunk)
         return Batch(rows, end, end >= len(ids))
+
     rows = session.execute(
         select(*BATCH_COLUMNS)
         .where(*scope.conditions(), Incident.id > cursor)
         .order_by(Incident.id)
         .limit(size)
     ).all()
+
     return Batch(rows, rows[-1].id if rows else cursor, len(rows) < size)
 
 

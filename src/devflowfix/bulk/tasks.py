@@ -80,6 +80,7 @@ def _run_in_batches(
                 "acted": state["acted"] + acted,
                 "finished": batch.last,
             }
+
             context.checkpoint(state)
             context.report(
                 state["processed"],

@@ -22,8 +22,10 @@ def create_db_engine(
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _create_sqlite_engine(url, busy_timeout_ms=busy_timeout_ms, echo=echo)
+
     if parsed.drivername == "postgresql":
         url = str(parsed.set(drivername="postgresql+psycopg"))
+
     return create_engine(
         url,
         pool_size=pool_size,
@@ -37,6 +39,7 @@ def _create_sqlite_engine(url: str, *, busy_timeout_ms: int, echo: bool) -> Engi
     parsed = make_url(url)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+
     engine = create_engine(
         url,
         connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},

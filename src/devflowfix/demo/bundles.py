@@ -139,6 +139,7 @@ def build_pipelines(rng: random.Random, bundles_per_pipeline: int) -> list[Pipel
             bundles = tuple(_bundles(rng, repository, source, bundles_per_pipeline))
             weight = repository.weight * share
             pipelines.append(Pipeline(repository, source, weight, bundles, branches))
+
     return pipelines
 
 
@@ -151,6 +152,7 @@ def _bundles(
     for template in templates:
         if mix.get(template.failure_type, 0) > 0:
             by_type.setdefault(template.failure_type, []).append(template)
+
     types = sorted(by_type)
     type_weights = [mix[failure_type] for failure_type in types]
     bundles = []
@@ -158,6 +160,7 @@ def _bundles(
         candidates = by_type[failure_type]
         template = rng.choices(candidates, [t.weight for t in candidates])[0]
         bundles.append(_render(rng, repository, source, template))
+
     return bundles
 
 
@@ -177,6 +180,7 @@ def _render(
     excerpt = frame_log(failure, repository, source, job, rng)
     failure_type = template.failure_type
     on_cluster = source in CLUSTER_SOURCES
+
     return Bundle(
         failure_type=failure_type.value,
         workflow=workflow,

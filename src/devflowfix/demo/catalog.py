@@ -133,6 +133,7 @@ def _parse_repositories(table: str) -> tuple[Repository, ...]:
                 weight=float(weight),
             )
         )
+
     return tuple(repositories)
 
 
@@ -197,6 +198,7 @@ def branch_pool(repository: Repository, rng: random.Random) -> list[str]:
         pool.append(f"{kind}/{ticket}-{rng.choice(FEATURE_WORDS)}")
     for _ in range(10):
         pool.append(_bot_branch(repository, rng))
+
     return pool
 
 
@@ -306,6 +308,7 @@ def job_names(
         return f"{repository.name}-{rng.choice(ENVIRONMENTS)}", "sync"
     if source is Source.KUBERNETES:
         return f"{repository.namespace}/{repository.name}", rng.choice(CONTAINERS)
+
     return "reported by hand", stage
 
 

@@ -66,6 +66,7 @@ def load_demo(
 
     with _load_connection(database) as connection, connection.begin():
         had_incidents = writers.has_incidents(connection)
+
     skipped = if_empty and had_incidents
     loaded = 0
     if not skipped and incidents > 0:
@@ -80,6 +81,7 @@ def load_demo(
         log.info("demo.skipped", team=team_name, reason="database has incidents")
     else:
         log.info("demo.loaded", team=team_name, incidents=loaded, seconds=seconds)
+
     return DemoReport(
         email=user.email,
         team=team_name,
@@ -95,6 +97,7 @@ def _ensure_admin(session: Session, team: Team, email: str) -> tuple[User, bool]
     existing = auth_service.find_user(session, email)
     if existing is not None:
         return existing, False
+
     user = auth_service.create_user(
         session,
         email=email,
@@ -164,6 +167,7 @@ def _load_incidents(writes: _Writes, factory: RowFactory, count: int) -> int:
 
     with _load_connection(writes.database) as connection, connection.begin():
         writers.sync_id_sequence(connection)
+
     return count
 
 
@@ -197,6 +201,7 @@ def _write_batches(
                     batch = next(batches, None)
                 if batch is None:
                     return
+
                 try:
                     with connection.begin():
                         if writes.check_public_ids:
@@ -223,6 +228,7 @@ def replace_taken_public_ids(
     clashes = [
         index for index, public_id in enumerate(public_ids) if public_id in taken
     ]
+
     while clashes:
         fresh = {index: f"inc_{rng.getrandbits(48):012x}" for index in clashes}
         taken = writers.find_taken_public_ids(connection, list(fresh.values()))
@@ -239,6 +245,7 @@ def _progress(total: int) -> Iterator[Callable[[int], None]]:
     if total < PROGRESS_FROM:
         yield lambda _done: None
         return
+
     columns = (
         TextColumn("Loading demo incidents"),
         BarColumn(),

@@ -153,6 +153,7 @@ def frame_log(
     entries = _fit(lines.entries, lines.output_at, source, padding)
     if source not in TIMESTAMPED:
         return LogExcerpt("\n".join(text for _, text in entries), None)
+
     span = min(entries[-1][0], 3000.0)
     start = rng.uniform(1.0, 3590.0 - span)
     stamp, last = STAMPS[source], len(entries) - 1
@@ -160,6 +161,7 @@ def frame_log(
         _stamped(stamp, start + min(offset, span), line, index == last, source)
         for index, (offset, line) in enumerate(entries)
     )
+
     return LogExcerpt(text, start + span)
 
 
@@ -188,10 +190,12 @@ def _frame_github(
         ),
         after=2.0,
     )
+
     if failure.command:
         lines.extend((f"##[group]Run {failure.command}", failure.command))
         lines.extend(("shell: /usr/bin/bash -e {0}", "##[endgroup]"))
     _add_output(lines, failure)
+
     lines.add("##[error]" + failure.message.split("\n")[0])
     lines.add(f"##[error]Process completed with exit code {failure.exit_code}.")
 
@@ -212,9 +216,11 @@ def _frame_gitlab(
             'Executing "step_script" stage of the job script',
         )
     )
+
     if failure.command:
         lines.add(f"$ {failure.command}")
     _add_output(lines, failure)
+
     lines.add("Cleaning up project directory and file based variables")
     lines.add(f"ERROR: Job failed: exit code {failure.exit_code}")
 
@@ -230,9 +236,11 @@ def _frame_jenkins(
         ),
         after=1.0,
     )
+
     if failure.command:
         lines.add(f"+ {failure.command}")
     _add_output(lines, failure)
+
     lines.extend(("[Pipeline] }", "[Pipeline] // stage", "[Pipeline] End of Pipeline"))
     lines.add(f"ERROR: script returned exit code {failure.exit_code}")
     lines.add("Finished: FAILURE")
@@ -270,9 +278,11 @@ def _frame_azure(
             ),
         )
     )
+
     if failure.command:
         lines.add(failure.command)
     _add_output(lines, failure)
+
     lines.add(f"##[error]Bash exited with code '{failure.exit_code}'.")
     lines.add(f"##[section]Finishing: {job}")
 
@@ -294,6 +304,7 @@ def _frame_argocd(
             "Health Status:      Degraded",
         )
     )
+
     _add_output(lines, failure)
     message = failure.message.split("\n")[0].replace('"', '\\"')
     lines.add(
@@ -328,19 +339,23 @@ def _fit(
     entries = [(offset, text[:400]) for offset, text in entries]
     sizes = [len(text.encode()) + stamp_bytes for _, text in entries]
     total = sum(sizes)
+
     while total > MAX_LOG_BYTES and output_at > 1:
         total -= sizes.pop(0)
         del entries[0]
         output_at -= 1
+
     while total > MAX_LOG_BYTES and len(entries) > 8:
         middle = output_at + (len(entries) - output_at) // 2
         total -= sizes.pop(middle)
         del entries[middle]
+
     # A little over the minimum: the estimate counts a newline after every line.
     while total < MIN_LOG_BYTES + 20 and padding:
         for line in reversed(padding.pop().split("\n")):
             entries.insert(0, (0.0, line))
             total += len(line.encode()) + stamp_bytes
+
     return entries
 
 
@@ -349,6 +364,7 @@ def _padding(source: Source, repository: Repository, rng: random.Random) -> list
     tool, version = TOOL_VERSIONS[repository.ecosystem]
     if source is Source.GITHUB_ACTIONS:
         return list(GITHUB_PREAMBLE)
+
     if source in (Source.KUBERNETES, Source.ARGOCD):
         return [
             f"Context: {repository.namespace}-prod-eu-west-1",
@@ -358,6 +374,7 @@ def _padding(source: Source, repository: Repository, rng: random.Random) -> list
             f"Image: ghcr.io/{repository.slug}:sha-{_hex(rng, 7)}",
             f"Namespace: {repository.namespace}",
         ]
+
     if source is Source.MANUAL:
         where = rng.choice(("a laptop", "the staging bastion", "a dev container"))
         return [
@@ -369,6 +386,7 @@ def _padding(source: Source, repository: Repository, rng: random.Random) -> list
             f"$ {tool}\n{version}",
             "$ docker version --format '{{.Server.Version}}'\n27.1.1",
         ]
+
     return [
         f"Repository: {repository.slug}",
         f"Commit: {_hex(rng, 40)}",

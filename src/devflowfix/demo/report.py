@@ -41,6 +41,7 @@ class DemoReport:
         password = self.password
         if not self.user_created:
             password += " (unless it was changed: the user already existed)"
+
         lines = [
             f"Open {self.url} and sign in:",
             f"  email:    {self.email}",
@@ -52,9 +53,11 @@ class DemoReport:
             f"    --data-urlencode 'password={self.password}'",
             f"or: devflowfix token {self.email}",
         ]
+
         if self.user_team != self.team:
             lines.append(
                 f"Note: {self.email} belongs to team '{self.user_team}' and does not "
                 f"see team '{self.team}'."
             )
+
         return lines

@@ -245,10 +245,12 @@ class RowFactory:
         self.cumulative = list(accumulate(pipeline.weight for pipeline in pipelines))
         self.rng, self.rand = rng, rng.random
         self.team_id, self.user_id, self.total = team_id, user_id, total
+
         self.now = (now - EPOCH) // timedelta(microseconds=1)
         self.timeline = Timeline(now, rng)
         self.format = TimeFormat(time_suffix)
         self.produced = 0
+
         self.webhook_delays = _clipped(_lognormal_pool(rng, 15, 1.0), 2, 900)
         self.manual_delays = _clipped(_lognormal_pool(rng, 1200, 1.0), 60, 86400)
         self.analysis_delays = _clipped(_lognormal_pool(rng, 6, 0.8), 1, 120)
@@ -278,6 +280,7 @@ class RowFactory:
             batch.incidents.append(row)
             for tag in tags:
                 append_tag((row_id, tag, team_id))
+
         return batch
 
     def _row(
@@ -315,6 +318,7 @@ class RowFactory:
             bundle.rules_json if analysed else None, None,
             self.user_id if manual else None,
         )  # fmt: skip
+
         return row, tags
 
     def _times(

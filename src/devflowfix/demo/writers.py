@@ -73,6 +73,7 @@ def reserve_ids(connection: Connection, count: int) -> int:
     if connection.dialect.name == "sqlite":
         highest = connection.scalar(select(func.coalesce(func.max(Incident.id), 0)))
         return int(highest or 0) + 1
+
     end = connection.scalar(
         text(
             "SELECT setval(pg_get_serial_sequence('incidents', 'id'), "
@@ -88,6 +89,7 @@ def sync_id_sequence(connection: Connection) -> None:
     """Make sure the id sequence is past every incident id (PostgreSQL only)."""
     if connection.dialect.name == "sqlite":
         return
+
     connection.execute(
         text(
             "SELECT setval(pg_get_serial_sequence('incidents', 'id'), GREATEST("
@@ -106,11 +108,13 @@ def find_taken_public_ids(connection: Connection, public_ids: list[str]) -> set[
             {"ids": public_ids},
         )
         return set(rows)
+
     taken: set[str] = set()
     for start in range(0, len(public_ids), SQLITE_MAX_PARAMETERS):
         chunk = public_ids[start : start + SQLITE_MAX_PARAMETERS]
         query = select(Incident.public_id).where(Incident.public_id.in_(chunk))
         taken.update(connection.scalars(query))
+
     return taken
 
 
@@ -125,6 +129,7 @@ def load_settings(connection: Connection) -> Iterator[None]:
     if connection.dialect.name != "sqlite":
         yield
         return
+
     driver = _driver(connection)
     (cache_size,) = driver.execute("PRAGMA cache_size").fetchone()
     (foreign_keys,) = driver.execute("PRAGMA foreign_keys").fetchone()

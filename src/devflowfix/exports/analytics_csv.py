@@ -38,6 +38,7 @@ def analytics_rows(report: AnalyticsRead) -> Iterator[Line]:
     for rows_of in (_period_rows, _totals_rows, _resolution_rows):
         for name, figures in periods:
             yield from rows_of(name, figures)
+
     for metric, change in report.change.items():
         yield ("change", metric, "current", "difference", change.difference)
         yield ("change", metric, "current", "percent", change.percent)
@@ -52,9 +53,11 @@ def analytics_rows(report: AnalyticsRead) -> Iterator[Line]:
     for section, counts in breakdowns.items():
         for name, count in counts.items():
             yield (section, "incidents", "current", name, count)
+
     for day in report.daily:
         yield ("daily", "incidents", "current", day.day.isoformat(), day.incidents)
         yield ("daily", "resolved", "current", day.day.isoformat(), day.resolved)
+
     for ranked in report.top_repositories:
         yield (
             "top_repositories",

@@ -76,10 +76,12 @@ def _style_value_axis(axis: object, largest: float) -> None:
     axis.valueMin = 0  # type: ignore[attr-defined]
     axis.valueMax = max(step, math.ceil(largest * 1.1 / step) * step)  # type: ignore[attr-defined]
     axis.valueStep = step  # type: ignore[attr-defined]
+
     axis.labels.fontName = FONT  # type: ignore[attr-defined]
     axis.labels.fontSize = LABEL_SIZE  # type: ignore[attr-defined]
     axis.labels.fillColor = MUTED  # type: ignore[attr-defined]
     axis.labelTextFormat = "%d" if step >= 1 else "%.1f"  # type: ignore[attr-defined]
+
     axis.strokeColor = RULE  # type: ignore[attr-defined]
     axis.visibleGrid = True  # type: ignore[attr-defined]
     axis.gridStrokeColor = RULE  # type: ignore[attr-defined]
@@ -111,11 +113,13 @@ def column_chart(
     _title(drawing, title)
     angle = 30 if len(counts) > 5 else 0
     bottom = 34 if angle else 16
+
     chart = VerticalBarChart()
     chart.x, chart.y = 28, bottom
     chart.width, chart.height = width - 36, height - bottom - TITLE_SIZE - 10
     chart.data = [[count for _label, count in counts] or [0]]
     chart.categoryAxis.categoryNames = [label for label, _count in counts] or [""]
+
     _style_category_axis(chart.categoryAxis, angle)
     _style_value_axis(chart.valueAxis, max((c for _l, c in counts), default=0))
     _colour_bars(chart, len(counts), colours)
@@ -135,6 +139,7 @@ def bar_chart(
     """Horizontal bars for many categories with long names (failure types)."""
     drawing = Drawing(width, height)
     _title(drawing, title)
+
     chart = HorizontalBarChart()
     chart.x, chart.y = label_width, 14
     chart.width, chart.height = width - label_width - 10, height - TITLE_SIZE - 26
@@ -142,6 +147,7 @@ def bar_chart(
     ordered = list(reversed(counts))
     chart.data = [[count for _label, count in ordered] or [0]]
     chart.categoryAxis.categoryNames = [label for label, _count in ordered] or [""]
+
     _style_category_axis(chart.categoryAxis, 0)
     _style_value_axis(chart.valueAxis, max((c for _l, c in counts), default=0))
     _colour_bars(chart, len(counts), [PALETTE[0]])
@@ -162,6 +168,7 @@ def _colour_bars(
 
     for index in range(count):
         chart.bars[(0, index)].fillColor = palette[index % len(palette)]
+
     chart.barLabelFormat = "%d"
     chart.barLabels.fontName = FONT
     chart.barLabels.fontSize = LABEL_SIZE
@@ -185,6 +192,7 @@ def trend_chart(
     """Lines over time; at most about twelve labels on the time axis."""
     drawing = Drawing(width, height)
     _title(drawing, title)
+
     chart = HorizontalLineChart()
     chart.x, chart.y = 28, 30
     chart.width, chart.height = width - 36, height - TITLE_SIZE - 52
@@ -193,6 +201,7 @@ def trend_chart(
     chart.categoryAxis.categoryNames = [
         label if index % every == 0 else "" for index, label in enumerate(labels)
     ] or [""]
+
     _style_category_axis(chart.categoryAxis, 30 if len(labels) > 6 else 0)
     largest = max((max(line.values, default=0) for line in series), default=0)
     _style_value_axis(chart.valueAxis, largest)
@@ -209,6 +218,7 @@ def trend_chart(
     drawing.add(chart)
     if len(series) > 1:
         drawing.add(_legend(series, x=width - 150, y=height - 6))
+
     return drawing
 
 

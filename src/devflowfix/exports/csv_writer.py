@@ -2,6 +2,10 @@
 
 Rows go out in chunks of `CHUNK_ROWS` as they come from the database, so a
 download or a job file of any size needs memory for one chunk only.
+
+`iter_incident_csv` is the reference writer: stdlib csv over the cells of
+`repository.csv_columns`. Exports write the same bytes faster from lines the
+database builds (`csv_lines`) and hand them to `write_csv_chunks`.
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, BinaryIO
 
@@ -44,6 +49,17 @@ INCIDENT_COLUMNS: tuple[str, ...] = (
     "fix_branch",
     "fix_commit_sha",
 )
+
+
+HEADER = (",".join(INCIDENT_COLUMNS) + "\r\n").encode("utf-8")
+
+
+@dataclass(frozen=True)
+class CsvChunk:
+    """Finished CSV lines, as UTF-8 bytes, and how many rows they hold."""
+
+    data: bytes
+    rows: int
 
 
 def format_datetime(value: datetime | None) -> str:
@@ -106,6 +122,35 @@ def write_incident_csv(
     """Write the CSV file of `records` to `out`, checking for cancellation per chunk."""
     for chunk in iter_incident_csv(records, total=total, control=control):
         out.write(chunk)
+
+
+def csv_rows_chunk(records: Sequence[Sequence[Any]]) -> CsvChunk:
+    """`records` as CSV lines by the reference writer."""
+    chunker = _Chunker()
+    chunker.writer.writerows(records)
+    return CsvChunk(chunker.take(), len(records))
+
+
+def write_csv_chunks(
+    chunks: Iterable[CsvChunk],
+    out: BinaryIO,
+    *,
+    total: int | None = None,
+    control: ExportControl = NO_CONTROL,
+) -> int:
+    """Write the header, then the chunks; returns the rows written.
+
+    Progress is reported, and cancellation checked, after every chunk.
+    """
+    out.write(HEADER)
+    written = 0
+    for chunk in chunks:
+        out.write(chunk.data)
+        written += chunk.rows
+        control.advance(ExportStep.ROWS, written, total)
+    if not written:
+        control.advance(ExportStep.ROWS, 0, total)
+    return written
 
 
 def table_csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote
 
 from starlette.responses import StreamingResponse
 
+from devflowfix.downloads import content_disposition
 from devflowfix.exports.schemas import ExportFormat
-
-_UNSAFE_ASCII = re.compile(r'[^A-Za-z0-9._ -]+|["\\]')
 
 
 @dataclass(frozen=True)
@@ -34,18 +30,6 @@ def incidents_filename(output_format: ExportFormat, now: datetime) -> str:
 def analytics_filename(output_format: ExportFormat, days: int, now: datetime) -> str:
     """`analytics-30-days-2026-12-03.pdf`."""
     return f"analytics-{days}-days-{now.date().isoformat()}.{output_format.value}"
-
-
-def content_disposition(filename: str) -> str:
-    """An attachment header with an ASCII `filename` and a UTF-8 `filename*`.
-
-    Clients that know RFC 6266 take `filename*`; older ones fall back to the
-    ASCII name, which keeps what it can of the original and drops the rest.
-    """
-    folded = unicodedata.normalize("NFKD", filename).encode("ascii", "ignore")
-    fallback = _UNSAFE_ASCII.sub("_", folded.decode("ascii")).strip() or "download"
-    encoded = quote(filename, safe="")
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}"
 
 
 def download_response(export: ExportFile) -> StreamingResponse:

@@ -119,6 +119,7 @@ def _shown(metric: str, value: float | None) -> str:
 def _change_text(metric: str, change: Change) -> tuple[str, str]:
     if change.difference is None:
         return "\u2013", "\u2013"
+
     sign = "+" if change.difference > 0 else ""
     if metric.startswith("resolution_"):
         amount = describe_duration(abs(change.difference))
@@ -184,6 +185,7 @@ def _charts(report: AnalyticsRead, width: float) -> list[Flowable]:
         width=width,
         height=170,
     )
+
     severity = list(report.by_severity.items())
     by_severity = charts.column_chart(
         "Incidents by severity",
@@ -192,6 +194,7 @@ def _charts(report: AnalyticsRead, width: float) -> list[Flowable]:
         height=150,
         colours=[charts.SEVERITY_COLOURS[name] for name, _count in severity],
     )
+
     by_outcome = charts.column_chart(
         "Incidents by outcome", list(report.by_outcome.items()), width=half, height=150
     )

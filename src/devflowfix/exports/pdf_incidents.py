@@ -183,6 +183,7 @@ def _summary(tally: IncidentTally, width: float) -> list[Flowable]:
         ("median resolution time", describe_duration(tally.resolution(0.5))),
         ("p90 resolution time", describe_duration(tally.resolution(0.9))),
     ]
+
     severity = [(value.value, tally.by_severity[value.value]) for value in Severity]
     outcome = [(value.value, tally.by_outcome[value.value]) for value in Outcome]
     labels, counts = _over_time(tally.by_day)
@@ -230,6 +231,7 @@ def _over_time(by_day: Counter[date]) -> tuple[list[str], list[int]]:
     if span <= 62:
         keys = [first + timedelta(days=n) for n in range(span + 1)]
         return [day.isoformat() for day in keys], [by_day[day] for day in keys]
+
     if span <= 730:
         weekly: Counter[date] = Counter()
         for day, count in by_day.items():
@@ -242,6 +244,7 @@ def _over_time(by_day: Counter[date]) -> tuple[list[str], list[int]]:
     monthly: Counter[tuple[int, int]] = Counter()
     for day, count in by_day.items():
         monthly[(day.year, day.month)] += count
+
     months = _month_range((first.year, first.month), (last.year, last.month))
     return [f"{y}-{m:02d}" for y, m in months], [monthly[key] for key in months]
 
@@ -286,6 +289,7 @@ def _incident_table(rows: list[list[object]], width: float) -> LongTable:
         repeatRows=1,
         hAlign="LEFT",
     )
+
     commands: list[tuple[object, ...]] = [
         ("FONTNAME", (0, 1), (-1, -1), FONT),
         ("FONTNAME", (0, 0), (-1, 0), FONT_BOLD),

@@ -55,6 +55,7 @@ def register_fonts() -> None:
     pdfmetrics.registerFont(TTFont(FONT_BOLD, "VeraBd.ttf"))
     pdfmetrics.registerFont(TTFont("Vera-Italic", "VeraIt.ttf"))
     pdfmetrics.registerFont(TTFont("Vera-BoldItalic", "VeraBI.ttf"))
+
     pdfmetrics.registerFontFamily(
         FONT,
         normal=FONT,
@@ -84,6 +85,7 @@ def styles() -> Styles:
     register_fonts()
     body = ParagraphStyle("body", fontName=FONT, fontSize=9, leading=12, textColor=INK)
     cell = ParagraphStyle("cell", parent=body, fontSize=7, leading=8.6)
+
     return Styles(
         title=ParagraphStyle(
             "title", parent=body, fontName=FONT_BOLD, fontSize=20, leading=24
@@ -134,6 +136,7 @@ def describe_duration(seconds: float | None) -> str:
     """A resolution time for people: `45 s`, `12 min`, `3 h 20 min`, `2 d 4 h`."""
     if seconds is None:
         return "\u2013"
+
     whole = round(seconds)
     if whole < 60:
         return f"{whole} s"
@@ -141,10 +144,12 @@ def describe_duration(seconds: float | None) -> str:
     minutes, _ = divmod(whole, 60)
     if minutes < 60:
         return f"{minutes} min"
+
     hours, minutes = divmod(minutes, 60)
 
     if hours < 24:
         return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+
     days, hours = divmod(hours, 24)
     return f"{days} d {hours} h" if hours else f"{days} d"
 
@@ -180,6 +185,7 @@ def key_value_table(pairs: Sequence[tuple[str, str]], width: float) -> Table:
         [Paragraph(text(key), style.cell_bold), Paragraph(text(value), style.cell)]
         for key, value in pairs
     ]
+
     table = Table(data, colWidths=[width * 0.25, width * 0.75], hAlign="LEFT")
     table.setStyle(
         TableStyle(
@@ -205,6 +211,7 @@ def figure_tiles(figures: Sequence[tuple[str, str]], width: float) -> Table:
         ]
         for label, value in figures
     ]
+
     table = Table([cells], colWidths=[width / len(figures)] * len(figures))
     table.setStyle(
         TableStyle(
@@ -284,6 +291,7 @@ class _ReportDocument(BaseDocTemplate):  # type: ignore[misc]
             subject=f"{frame.title} for team {frame.team}",
             creator="DevFlowFix",
         )
+
         self.report = frame
         self.control = control
         body = Frame(
@@ -296,10 +304,12 @@ class _ReportDocument(BaseDocTemplate):  # type: ignore[misc]
         self.control.advance(ExportStep.PAGES, page - 1, None)
         width, _height = self.pagesize
         y = MARGIN
+
         canvas.saveState()
         canvas.setStrokeColor(RULE)
         canvas.setLineWidth(0.5)
         canvas.line(MARGIN, y + 9, width - MARGIN, y + 9)
+
         canvas.setFont(FONT, FOOTER_SIZE)
         canvas.setFillColor(MUTED)
         generated = format_timestamp(self.report.generated_at)
@@ -309,6 +319,7 @@ class _ReportDocument(BaseDocTemplate):  # type: ignore[misc]
             f"DevFlowFix \u00b7 {self.report.title} \u00b7 team {self.report.team}"
             f" \u00b7 generated {generated}",
         )
+
         label = f"Page {page} of "
         count_width = pdfmetrics.stringWidth("0000", FONT, FOOTER_SIZE)
         x = (

@@ -8,6 +8,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import (
     ColumnElement,
+    Select,
     String,
     Text,
     case,
@@ -21,8 +22,8 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from devflowfix.exports.cells import FORMULA_STARTS, TAG_SEPARATOR
-from devflowfix.models import Incident
-from devflowfix.vocabulary import Severity
+from devflowfix.models import Incident, Job
+from devflowfix.vocabulary import JobStatus, Severity
 
 DEFAULT_BATCH_SIZE = 2000
 
@@ -244,3 +245,47 @@ def _iter_batches(
         query = query.limit(limit)
     streaming = session.connection().execution_options(yield_per=batch_size)
     yield from streaming.execute(query).partitions()
+
+
+def driver_statement(
+    session: Session, query: Select[Any]
+) -> tuple[str, dict[str, Any]]:
+    """`query` as the SQL and the parameters the driver itself would be given.
+
+    For statements run on the driver's cursor, such as PostgreSQL's COPY, which
+    takes no bound parameters (psycopg merges them into the text, quoted). Each
+    value goes through its column type's conversion, as in an execute.
+    """
+    dialect = session.get_bind().dialect
+    compiled = query.compile(dialect=dialect)
+    state = compiled.construct_expanded_state()
+    unescaped = {escaped: name for name, escaped in compiled.escaped_bind_names.items()}
+    expanded_from = {
+        expanded: name
+        for name, expansion in state.parameter_expansion.items()
+        for expanded in expansion
+    }
+    parameters: dict[str, Any] = {}
+    for key, value in state.parameters.items():
+        name = expanded_from.get(key, unescaped.get(key, key))
+        bind_type = compiled.binds[unescaped.get(name, name)].type
+        process = bind_type.dialect_impl(dialect).bind_processor(dialect)
+        parameters[key] = value if process is None else process(value)
+    return state.statement, parameters
+
+
+def recent_export_runs(
+    session: Session, job_type: str, *, count: int
+) -> list[tuple[dict[str, Any] | None, datetime | None, datetime | None]]:
+    """Result, start and end of the last completed jobs of `job_type`, any user's.
+
+    Newest first by id, which walks the primary key backwards and stops after
+    `count` matches however many jobs the table holds.
+    """
+    query = (
+        select(Job.result, Job.started_at, Job.completed_at)
+        .where(Job.job_type == job_type, Job.status == JobStatus.COMPLETED.value)
+        .order_by(Job.id.desc())
+        .limit(count)
+    )
+    return [tuple(row) for row in session.execute(query)]

@@ -5,9 +5,16 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar, Literal, Self
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
 from devflowfix.errors import ValidationFailed
 from devflowfix.fields import Tags
@@ -31,6 +38,11 @@ def _iso_8601(value: Any) -> Any:
 IsoDatetime = Annotated[datetime, BeforeValidator(_iso_8601)]
 MAX_EXPORT_LIMIT = 1000
 DEFAULT_EXPORT_LIMIT = 100
+# An export job has no limit of 1,000. A CSV streams, so any size fits; a PDF
+# holds its incident table in memory until the layout is done.
+MAX_JOB_CSV_INCIDENTS = 100_000_000
+MAX_JOB_PDF_INCIDENTS = 10_000
+DEFAULT_ANALYTICS_DAYS = 30
 Unit = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 
 
@@ -147,6 +159,96 @@ class AnalyticsExportQuery(BaseModel):
     )
     days: int = Field(
         default=30, ge=1, le=365, description="Days to analyse, ending today (UTC)."
+    )
+
+
+class ExportType(StrEnum):
+    INCIDENTS = "incidents"
+    ANALYTICS = "analytics"
+
+
+class ExportJobParameters(BaseModel):
+    """Parameters of the export_csv and export_pdf jobs.
+
+    Incidents take the filters of the search request and a limit; analytics
+    take days. The job type decides the format; `format`, when given, must be
+    that one.
+    """
+
+    model_config = ConfigDict(extra="forbid", serialize_by_alias=True)
+    export_format: ClassVar[ExportFormat]
+    default_limit: ClassVar[int | None]
+
+    export_type: ExportType = Field(
+        default=ExportType.INCIDENTS, description="`incidents` or `analytics`."
+    )
+    filters: IncidentFilters | None = Field(
+        default=None,
+        description="Incidents only: the search request's filter fields; none or "
+        "`{}` exports every incident of the team. Date presets count from the "
+        "job's creation.",
+    )
+    limit: int | None = None
+    days: int | None = Field(
+        default=None,
+        ge=1,
+        le=365,
+        description=f"Analytics only: days to analyse, ending on the job's day "
+        f"(UTC); default {DEFAULT_ANALYTICS_DAYS}.",
+    )
+
+    @model_validator(mode="after")
+    def _check_export_type(self) -> Self:
+        given = self.model_fields_set
+        if self.export_type == ExportType.ANALYTICS:
+            misplaced = sorted(given & {"filters", "limit"})
+            if misplaced:
+                raise ValueError(
+                    f"an analytics export takes days, not {', '.join(misplaced)}"
+                )
+        elif "days" in given:
+            raise ValueError("days belongs to analytics exports, not to incidents")
+        return self
+
+    @property
+    def incident_limit(self) -> int | None:
+        """The most incidents to export; None exports every match."""
+        return self.limit if self.limit is not None else self.default_limit
+
+    @property
+    def analytics_days(self) -> int:
+        return self.days or DEFAULT_ANALYTICS_DAYS
+
+
+class CsvExportParameters(ExportJobParameters):
+    """An export_csv job: a CSV file of incidents or of analytics."""
+
+    export_format = ExportFormat.CSV
+    default_limit = None
+
+    output_format: Literal["csv"] = Field(default="csv", alias="format")
+    limit: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_JOB_CSV_INCIDENTS,
+        description="Incidents only: most incidents to export, newest first; "
+        "default every match.",
+    )
+
+
+class PdfExportParameters(ExportJobParameters):
+    """An export_pdf job: the incident report or the analytics report."""
+
+    export_format = ExportFormat.PDF
+    default_limit = MAX_JOB_PDF_INCIDENTS
+
+    output_format: Literal["pdf"] = Field(default="pdf", alias="format")
+    limit: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_JOB_PDF_INCIDENTS,
+        description=f"Incidents only: most incidents in the report, newest "
+        f"first; default {MAX_JOB_PDF_INCIDENTS:,}.",
     )
 
 

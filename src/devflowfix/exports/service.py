@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, BinaryIO
@@ -13,20 +14,29 @@ from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session
 
 from devflowfix.analytics.service import compute_analytics
-from devflowfix.errors import ValidationFailed
-from devflowfix.exports import repository
+from devflowfix.config import Settings
+from devflowfix.exports import csv_lines, repository
 from devflowfix.exports.analytics_csv import analytics_csv
-from devflowfix.exports.csv_writer import iter_incident_csv, write_incident_csv
+from devflowfix.exports.csv_writer import write_csv_chunks
+from devflowfix.exports.estimates import describe_estimate, estimate_export_seconds
 from devflowfix.exports.files import ExportFile, analytics_filename, incidents_filename
 from devflowfix.exports.pdf_analytics import write_analytics_pdf
 from devflowfix.exports.pdf_incidents import IncidentReportContext, write_incident_pdf
 from devflowfix.exports.progress import NO_CONTROL, ExportControl
+from devflowfix.exports.repository import IncidentRow
 from devflowfix.exports.schemas import (
     AnalyticsExportQuery,
+    CsvExportParameters,
     ExportFormat,
+    ExportJobParameters,
+    ExportType,
     IncidentExportQuery,
+    PdfExportParameters,
 )
-from devflowfix.models import Incident, User
+from devflowfix.jobs.dispatch import JobDispatcher
+from devflowfix.jobs.service import enqueue_job
+from devflowfix.models import Incident, Job, User
+from devflowfix.models.base import utcnow
 from devflowfix.search.repository import filter_conditions
 from devflowfix.search.schemas import IncidentFilters
 
@@ -58,7 +68,8 @@ class IncidentExport:
     team_id: int
     team_name: str
     filters: IncidentFilters
-    limit: int
+    # None exports every match (a CSV job may); the request's is 1-1000.
+    limit: int | None
     output_format: ExportFormat
     as_of: datetime
 
@@ -73,6 +84,34 @@ class IncidentExport:
         )
         conditions.append(Incident.created_at <= self.as_of)
         return conditions
+
+
+@dataclass(frozen=True)
+class ExportWritten:
+    """What an export wrote: its incidents and, for a PDF, its pages."""
+
+    incidents: int
+    pages: int | None = None
+
+
+@dataclass(frozen=True)
+class QueuedExport:
+    """An export too large for the response, handed to a job."""
+
+    job: Job
+    incidents: int
+    message: str
+    estimated_time: str
+
+
+def filters_of(filters: IncidentFilters | None) -> IncidentFilters:
+    """The filters of an export; none selects every incident of the team."""
+    return filters if filters is not None else IncidentFilters()
+
+
+def incident_export_filename(export: IncidentExport) -> str:
+    """The file name of an export, the same on the direct path and in a job."""
+    return incidents_filename(export.output_format, export.as_of)
 
 
 def plan_incident_export(
@@ -94,44 +133,93 @@ def plan_incident_export(
 
 
 def export_incidents(
-    session: Session, user: User, query: IncidentExportQuery, *, now: datetime
-) -> ExportFile:
-    """The user's team's incidents as the file the query asks for."""
-    export, count = plan_incident_export(session, user, query, now=now)
-    if count > DIRECT_EXPORT_MAX:
-        # TODO: hand exports of more than 100 incidents to an export_csv or
-        # export_pdf job and answer 202; until those job types are registered
-        # they are refused, and clients must lower `limit` or narrow the filters.
-        raise ValidationFailed.for_field(
-            "limit",
-            f"{count} incidents match; at most {DIRECT_EXPORT_MAX} can be exported "
-            "in the response, and larger exports need an export job, which this "
-            f"server cannot run yet. Ask for limit={DIRECT_EXPORT_MAX} or narrow "
-            "the filters.",
-        )
+    session: Session,
+    write_session: Session,
+    user: User,
+    query: IncidentExportQuery,
+    *,
+    now: datetime,
+    dispatcher: JobDispatcher,
+    settings: Settings,
+) -> ExportFile | QueuedExport:
+    """The file of the user's team's incidents, or the job that will write it.
 
-    return export_incidents_directly(session, export)
+    At most `DIRECT_EXPORT_MAX` incidents come back as the file; more queue an
+    export job in `write_session`, which the caller commits with the request.
+    Nothing else writes, so a direct export never takes SQLite's write lock.
+    """
+    export, count = plan_incident_export(session, user, query, now=now)
+    if count <= DIRECT_EXPORT_MAX:
+        return export_incidents_directly(session, export)
+
+    parameters = export_job_parameters(export)
+    job = enqueue_job(
+        write_session,
+        user,
+        export_job_type(export.output_format),
+        parameters,
+        dispatcher=dispatcher,
+        settings=settings,
+    )
+    seconds = estimate_export_seconds(session, job.job_type, count)
+    log.info("export.queued", job_id=job.public_id, incidents=count)
+    return QueuedExport(
+        job=job,
+        incidents=count,
+        message=f"Export job created for {count} incidents",
+        estimated_time=describe_estimate(seconds),
+    )
+
+
+def export_job_type(output_format: ExportFormat) -> str:
+    """`export_csv` or `export_pdf`."""
+    return f"export_{output_format.value}"
+
+
+def export_job_parameters(export: IncidentExport) -> ExportJobParameters:
+    """The job parameters that export what `export` selects."""
+    model = (
+        CsvExportParameters
+        if export.output_format is ExportFormat.CSV
+        else PdfExportParameters
+    )
+    return model.model_validate(
+        {
+            "export_type": ExportType.INCIDENTS,
+            "format": export.output_format,
+            "filters": export.filters.model_dump(exclude_unset=True),
+            "limit": export.limit,
+        }
+    )
+
+
+def check_export_parameters(
+    session: Session, user: User, parameters: ExportJobParameters
+) -> None:
+    """Refuse filters that cannot run, such as an unusable search query (422)."""
+    if parameters.export_type == ExportType.INCIDENTS:
+        filter_conditions(
+            filters_of(parameters.filters),
+            user.team_id,
+            now=utcnow(),
+            dialect=_dialect(session),
+        )
 
 
 def export_incidents_directly(session: Session, export: IncidentExport) -> ExportFile:
-    """The file of a small export, read inside the request's transaction.
+    """The file of a small export, written inside the request's transaction.
 
-    The rows (at most `DIRECT_EXPORT_MAX`) are read before the endpoint returns,
-    so the streamed CSV holds no database connection while the client reads.
+    The file (at most `DIRECT_EXPORT_MAX` incidents) is complete before the
+    endpoint returns, so no database connection is held while the client reads.
     """
-    filename = incidents_filename(export.output_format, export.as_of)
-    media_type = export.output_format.media_type
-    log.info("export.direct", output_format=export.output_format.value)
-    if export.output_format is ExportFormat.CSV:
-        conditions = export.conditions(_dialect(session))
-        records = list(
-            repository.iter_csv_records(session, conditions, limit=export.limit)
-        )
-        return ExportFile(filename, media_type, iter_incident_csv(records))
-
     out = io.BytesIO()
     write_incident_export(session, export, out)
-    return ExportFile(filename, media_type, iter([out.getvalue()]))
+    log.info("export.direct", output_format=export.output_format.value)
+    return ExportFile(
+        incident_export_filename(export),
+        export.output_format.media_type,
+        iter([out.getvalue()]),
+    )
 
 
 def write_incident_export(
@@ -140,20 +228,39 @@ def write_incident_export(
     out: BinaryIO,
     *,
     control: ExportControl = NO_CONTROL,
-) -> int:
-    """Stream an export of any size into `out`; returns the incidents written."""
+) -> ExportWritten:
+    """Stream an export of any size into `out`: the same bytes on every path."""
     conditions = export.conditions(_dialect(session))
     total = repository.count_matching(session, conditions, cap=export.limit)
     if export.output_format is ExportFormat.CSV:
-        records = repository.iter_csv_records(session, conditions, limit=export.limit)
-        write_incident_csv(records, out, total=total, control=control)
-        return total
+        # Closed at once when the writer stops early (a cancel): on PostgreSQL
+        # that ends the COPY, which would otherwise hold the connection.
+        with closing(
+            csv_lines.iter_csv_chunks(session, conditions, limit=export.limit)
+        ) as chunks:
+            written = write_csv_chunks(chunks, out, total=total, control=control)
+        return ExportWritten(incidents=written)
 
-    rows = repository.iter_incident_rows(session, conditions, limit=export.limit)
+    rows = _Counted(
+        repository.iter_incident_rows(session, conditions, limit=export.limit)
+    )
     matching = repository.count_matching(session, conditions, cap=None)
     context = _report_context(export, matching)
-    write_incident_pdf(rows, out, context, total=total, control=control)
-    return total
+    pages = write_incident_pdf(rows, out, context, total=total, control=control)
+    return ExportWritten(incidents=rows.count, pages=pages)
+
+
+class _Counted(Iterator[IncidentRow]):
+    """Rows passed through, counted."""
+
+    def __init__(self, rows: Iterator[IncidentRow]) -> None:
+        self._rows = rows
+        self.count = 0
+
+    def __next__(self) -> IncidentRow:
+        row = next(self._rows)
+        self.count += 1
+        return row
 
 
 def _report_context(export: IncidentExport, matching: int) -> IncidentReportContext:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from devflowfix.dependencies import (
     AdminUser,
+    AutomaticAnalysisDep,
     CurrentUser,
     MemberUser,
     SessionDep,
@@ -38,11 +39,16 @@ def create_incident(
     response: Response,
     session: WriteSessionDep,
     settings: SettingsDep,
+    analysis: AutomaticAnalysisDep,
     user: MemberUser,
 ) -> IncidentDetail:
-    """Record a CI/CD failure as a new incident of your team."""
+    """Record a CI/CD failure as a new incident of your team; it is analysed soon."""
     incident = service.create_incident(
-        session, user, data, max_log_bytes=settings.max_error_log_bytes
+        session,
+        user,
+        data,
+        max_log_bytes=settings.max_error_log_bytes,
+        analysis=analysis,
     )
     response.headers["Location"] = absolute_url(
         request, settings, f"/api/v1/incidents/{incident.public_id}"

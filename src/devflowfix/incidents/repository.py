@@ -68,6 +68,7 @@ def change_tag_rows(
                 IncidentTag.tag == tag, IncidentTag.incident_id.in_(incident_ids)
             )
         )
+
     if added:
         # The table, not the entity: an executemany without ORM bookkeeping.
         session.execute(
@@ -98,4 +99,5 @@ def page_incidents(
     total = session.scalar(
         select(func.count()).select_from(Incident).where(Incident.team_id == team_id)
     )
+
     return list(rows), int(total or 0)

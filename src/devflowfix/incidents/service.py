@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import structlog
 from sqlalchemy.orm import Session
@@ -12,6 +13,9 @@ from devflowfix.incidents import repository
 from devflowfix.incidents.schemas import IncidentCreate, IncidentUpdate
 from devflowfix.models import Incident, User
 from devflowfix.models.base import utcnow
+
+if TYPE_CHECKING:
+    from devflowfix.analysis.automatic import AutomaticAnalysis
 
 log = structlog.get_logger(__name__)
 
@@ -39,9 +43,14 @@ def resolution_seconds(
 
 
 def create_incident(
-    session: Session, user: User, data: IncidentCreate, *, max_log_bytes: int
+    session: Session,
+    user: User,
+    data: IncidentCreate,
+    *,
+    max_log_bytes: int,
+    analysis: AutomaticAnalysis | None = None,
 ) -> Incident:
-    """Store a new incident for the user's team."""
+    """Store a new incident for the user's team and queue its analysis."""
     if data.external_id is not None:
         existing = repository.find_incident_by_external_id(
             session, user.team_id, data.source, data.external_id
@@ -66,6 +75,8 @@ def create_incident(
         resolution_time_seconds=resolution_seconds(happened_at, data.resolved_at),
     )
     repository.add_incident(session, incident)
+    if analysis is not None:
+        analysis.queue(session, incident)
 
     log.info("incident.created", incident_id=incident.public_id, source=data.source)
     return incident

@@ -154,6 +154,7 @@ def show_integrations(
     table = Table(title=f"Integrations of team {team}")
     for column in ("provider", "webhook secret", "token", "base URL", "API"):
         table.add_column(column)
+
     for state in states:
         row = state.integration
         table.add_row(

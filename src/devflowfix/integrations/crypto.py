@@ -42,6 +42,7 @@ def fernet_key(material: str) -> bytes:
         raw = b""
     if len(raw) == 32 and len(material) == 44:
         return material.encode("ascii")
+
     derived = HKDF(
         algorithm=hashes.SHA256(), length=32, salt=None, info=HKDF_INFO
     ).derive(material.encode("utf-8"))

@@ -95,6 +95,7 @@ def _github_log(
     repository = target.details["repository"]
     base = f"{target.api_url}/repos/{repository}/actions"
     job_ids = list(target.details.get("job_ids") or [])
+
     if not job_ids:
         run, attempt = target.details["run_id"], target.details.get("run_attempt", 1)
         body = get_with_retries(
@@ -114,6 +115,7 @@ def _github_log(
             raise LogFetchError(
                 "GitHub lists no failed job for the run.", retryable=False
             )
+
     parts = [
         (
             f"job {job_id}",
@@ -128,6 +130,7 @@ def _github_log(
         )
         for job_id in job_ids[:MAX_JOBS]
     ]
+
     return _joined(parts)
 
 
@@ -137,6 +140,7 @@ def _gitlab_log(
     headers = {"PRIVATE-TOKEN": target.token}
     project = f"{target.api_url}/projects/{target.details['project_id']}"
     job_ids = list(target.details.get("job_ids") or [])
+
     if not job_ids:
         pipeline = target.details["pipeline_id"]
         body = get_with_retries(
@@ -153,6 +157,7 @@ def _gitlab_log(
             raise LogFetchError(
                 "GitLab lists no failed job for the pipeline.", retryable=False
             )
+
     parts = [
         (
             f"job {job_id}",
@@ -167,6 +172,7 @@ def _gitlab_log(
         )
         for job_id in job_ids[:MAX_JOBS]
     ]
+
     return _joined(parts)
 
 
@@ -183,4 +189,5 @@ def _jenkins_log(
         auth=(user, api_token),
         sleep=sleep,
     )
+
     return body.decode("utf-8", errors="replace")

@@ -81,6 +81,7 @@ def requested_wait(response: httpx.Response, now: float) -> float | None:
             return max(0.0, float(reset) - now)
         except ValueError:
             return None
+
     return None
 
 

@@ -44,6 +44,7 @@ class IntegrationState:
         """
         if self.provider is Provider.JENKINS:
             return self.base_url
+
         remote_provider = RemoteProvider(self.provider.value)
         return endpoints_of(remote_provider, self.base_url).api_url
 
@@ -83,6 +84,7 @@ def set_integration(
         provider=provider.value,
         fields=sorted(changes),
     )
+
     return IntegrationState(provider, integration)
 
 

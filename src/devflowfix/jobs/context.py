@@ -10,6 +10,10 @@ the job was cancelled and `ClaimLost` once this worker no longer owns it. Both
 derive from `JobStopped`, a `BaseException`, so that a handler's
 `except Exception` does not swallow them. A handler raises `RetryableJobError`
 for a failure worth another attempt, `JobFailed` for one that is final.
+
+A handler whose work takes effect outside the database (a push to a git
+remote) calls `commit_point` right before it: from then on the job can no
+longer be cancelled, so it always finishes what it started.
 """
 
 from __future__ import annotations
@@ -70,6 +74,7 @@ class ClaimedJob:
     max_attempts: int
     created_at: datetime
     claim_token: str
+    cancellable: bool = True
 
 
 class JobContext:
@@ -101,6 +106,7 @@ class JobContext:
         self._start_percent = float(claim.progress)
         # The first report is written at once; later ones are throttled.
         self._last_write = float("-inf")
+        self._cancellable = claim.cancellable
 
     @property
     def job_id(self) -> str:
@@ -133,6 +139,12 @@ class JobContext:
         return self._checkpoint
 
     @property
+    def database(self) -> Database:
+        """The database, for services that run their own short transactions
+        (their writes are not fenced on the claim; `transaction()` writes are)."""
+        return self._database
+
+    @property
     def result(self) -> ResultFile | None:
         """The result file written by `open_result`, once it is complete."""
         return self._result
@@ -144,11 +156,31 @@ class JobContext:
             raise JobFailed("The user who created this job no longer exists.")
         return user
 
+    @property
+    def cancellable(self) -> bool:
+        """False once the job passed its commit point, in this or an earlier attempt."""
+        return self._cancellable
+
     def cancelled(self) -> bool:
         """True once the job was cancelled (or this worker lost it): stop soon."""
-        if not self._stop.is_set() and self._abort_requested():
+        if not self._stop.is_set() and self._cancellable and self._abort_requested():
             self.stop(JobCancelled)
         return self._stop.is_set()
+
+    def commit_point(self) -> None:
+        """Pass the point of no return: from now on the job cannot be cancelled.
+
+        Raises `JobCancelled` when it was cancelled before; once this returns,
+        `POST /cancel` answers 409 and the job runs to its end (retries
+        included). It commits at once, so it is called outside `transaction()`.
+        """
+        self._raise_if_stopped()
+        if self._session is not None:
+            raise RuntimeError("commit_point is called outside a job transaction")
+        if self._cancellable:
+            self._pending["cancellable"] = False
+            self._write_pending()
+            self._cancellable = False
 
     def report(
         self, progress: float, step: str | None = None, *, total: float | None = None

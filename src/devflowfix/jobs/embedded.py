@@ -131,6 +131,7 @@ class EmbeddedRunner:
 
         for context in contexts:
             context.stop(ClaimLost)
+
         log.warning("job.released", job_ids=[context.job_id for context in contexts])
 
     def _work_loop(self) -> None:
@@ -154,6 +155,7 @@ class EmbeddedRunner:
 
         if claim is None:
             return False
+
         run_claimed_job(self.runtime, claim)
         return True
 
@@ -171,6 +173,7 @@ class EmbeddedRunner:
 
         if due is None:
             return poll
+
         return min(poll, max(0.0, (due - utcnow()).total_seconds()))
 
     def _housekeeping_loop(self) -> None:

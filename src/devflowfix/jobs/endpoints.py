@@ -151,7 +151,13 @@ def read_job(
 @router.post(
     "/{job_id:job_id}/cancel",
     response_model=JobRead,
-    responses={**NOT_YOURS, 409: {"description": "The job has already ended."}},
+    responses={
+        **NOT_YOURS,
+        409: {
+            "description": "The job has already ended, or has passed its commit "
+            "point and runs to its end."
+        },
+    },
 )
 def cancel_job(
     job_id: JobId,

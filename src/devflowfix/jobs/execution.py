@@ -116,6 +116,7 @@ def _claim(
             max_attempts=row.max_attempts,
             created_at=row.created_at,
             claim_token=request.token,
+            cancellable=row.cancellable,
         )
 
 
@@ -183,7 +184,9 @@ def _call_handler(context: JobContext) -> dict[str, Any] | None:
         ) from exc
 
     try:
-        parameters = job_type.parameters.model_validate(context.claim.parameters)
+        parameters = job_type.parse_parameters(
+            context.claim.parameters, context.settings
+        )
     except ValidationError as exc:
         raise JobFailed(f"The job's parameters are not valid: {exc}") from exc
 

@@ -112,6 +112,7 @@ class LeaseKeeper:
             ):
                 held.append(context.claim.claim_token)
                 continue
+
             cancelled = state is not None and state.status == JobStatus.CANCELLED
             context.stop(JobCancelled if cancelled else ClaimLost)
 

@@ -45,15 +45,18 @@ def claim_owner_is_dead(claimed_by: str | None) -> bool:
     nonce = rest.partition(":")[0]
     if host != socket.gethostname() or not pid_text.isdigit():
         return False
+
     pid = int(pid_text)
     if pid == os.getpid():
         return nonce != PROCESS_NONCE
+
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return True
     except PermissionError:
         return False
+
     return False
 
 
@@ -74,6 +77,7 @@ def recover_abandoned_jobs(
             else:
                 _fail(job, now)
                 recovery.failed.append(job.public_id)
+
         session.flush()
 
     for public_id in recovery.failed:
@@ -139,9 +143,11 @@ def resubmit_stale_jobs(
         for job in jobs:
             job.updated_at = now
             runtime.dispatcher.submit(session, job)
+
         resubmitted = [job.public_id for job in jobs]
     if resubmitted:
         log.warning("job.resubmitted", job_ids=resubmitted)
+
     return resubmitted
 
 
@@ -156,10 +162,12 @@ def remove_expired_results(runtime: JobRuntime, *, now: datetime | None = None) 
                 break
             repository.forget_result_paths(session, [job.id for job in jobs])
             public_ids = [job.public_id for job in jobs]
+
         for public_id in public_ids:
             runtime.results.remove_job(public_id)
         removed += len(public_ids)
 
     if removed:
         log.info("job.results_expired", count=removed)
+
     return removed

@@ -20,13 +20,14 @@ the job's `result` (a JSON object) or None. Handlers never import an engine.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
+from devflowfix.config import Settings
 from devflowfix.errors import ValidationFailed
 from devflowfix.models import User
 from devflowfix.vocabulary import Role
@@ -50,7 +51,12 @@ SPEC_JOB_TYPES = (
 
 # The modules whose import registers handlers; every process that runs or
 # enqueues jobs imports them through `load_job_types`.
-HANDLER_MODULES = ("devflowfix.bulk.tasks",)
+HANDLER_MODULES = (
+    "devflowfix.bulk.tasks",
+    "devflowfix.analysis.tasks",
+    "devflowfix.pullrequests.tasks",
+    "devflowfix.exports.tasks",
+)
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,9 @@ class JobType(Generic[ParametersT]):
     `validate`, when given, runs at `POST /api/v1/jobs` inside the request's
     transaction, so parameters can be checked against the database (say, that
     the incidents exist in the user's team); it raises `AppError`s.
+    `validation_context`, when given, builds the Pydantic validation context
+    of the parameters from the settings of the process that validates them
+    (the API at enqueue, the worker before it runs the handler).
     `max_attempts` overrides `DEVFLOWFIX_JOB_MAX_ATTEMPTS` for this type.
     """
 
@@ -68,8 +77,16 @@ class JobType(Generic[ParametersT]):
     handler: Callable[[JobContext, ParametersT], dict[str, Any] | None]
     role: Role = Role.MEMBER
     validate: Callable[[Session, User, ParametersT], None] | None = None
+    validation_context: Callable[[Settings], dict[str, Any]] | None = None
     description: str = ""
     max_attempts: int | None = None
+
+    def parse_parameters(
+        self, raw: Mapping[str, Any], settings: Settings
+    ) -> ParametersT:
+        """The validated parameters; Pydantic's ValidationError when they are bad."""
+        context = self.validation_context(settings) if self.validation_context else None
+        return self.parameters.model_validate(dict(raw), context=context)
 
 
 _registered: dict[str, JobType[Any]] = {}

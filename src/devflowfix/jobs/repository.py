@@ -86,6 +86,29 @@ def find_job_by_key(session: Session, user_id: int, key: str) -> Job | None:
     )
 
 
+def find_unstarted_job(session: Session, user_id: int, job_type: str) -> Job | None:
+    """The user's newest queued job of `job_type` that no attempt has started,
+    locked until the transaction ends (PostgreSQL; a SQLite writer holds the
+    whole database).
+
+    A claim that races with the caller waits for the lock and then sees what
+    the caller committed; a job claimed first is no longer found.
+    """
+    return session.scalar(
+        select(Job)
+        .where(
+            Job.user_id == user_id,
+            Job.job_type == job_type,
+            Job.status == JobStatus.QUEUED.value,
+            Job.started_at.is_(None),
+            Job.cancel_requested.is_(False),
+        )
+        .order_by(Job.id.desc())
+        .limit(1)
+        .with_for_update()
+    )
+
+
 def lock_owner(session: Session, user_id: int) -> None:
     """Serialise one user's enqueues, so the active-jobs limit holds under races.
 
@@ -156,10 +179,15 @@ def count_jobs_by_status_and_type(
 
 
 def cancel_active_job(session: Session, job: Job, now: datetime) -> bool:
-    """Mark an active job cancelled; False when it finished in the meantime."""
+    """Mark an active job cancelled; False when it finished in the meantime or
+    passed its commit point.
+
+    One conditional update, so a cancel and a commit point that race are
+    ordered by the database: exactly one of them takes effect.
+    """
     changed = session.execute(
         update(Job)
-        .where(Job.id == job.id, Job.status.in_(ACTIVE))
+        .where(Job.id == job.id, Job.status.in_(ACTIVE), Job.cancellable.is_(True))
         .values(
             status=JobStatus.CANCELLED.value,
             cancel_requested=True,

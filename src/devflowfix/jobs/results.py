@@ -73,6 +73,7 @@ class ResultStore:
         except BaseException:
             shutil.rmtree(attempt_dir, ignore_errors=True)
             raise
+
         finished.append(
             ResultFile(
                 relative_path=final.relative_to(self.root).as_posix(),

@@ -71,7 +71,7 @@ def enqueue_job(
     """
     kind = find_job_type(job_type)
     _check_role(user, kind)
-    validated = _validate_parameters(kind, parameters)
+    validated = _validate_parameters(kind, parameters, settings)
     if kind.validate is not None:
         kind.validate(session, user, validated)
     stored = validated.model_dump(mode="json", exclude_unset=True)
@@ -115,13 +115,15 @@ def _check_role(user: User, kind: JobType[Any]) -> None:
 
 
 def _validate_parameters(
-    kind: JobType[Any], parameters: Mapping[str, Any] | BaseModel | None
+    kind: JobType[Any],
+    parameters: Mapping[str, Any] | BaseModel | None,
+    settings: Settings,
 ) -> BaseModel:
     if isinstance(parameters, BaseModel):
         parameters = parameters.model_dump(mode="json", exclude_unset=True)
 
     try:
-        validated: BaseModel = kind.parameters.model_validate(dict(parameters or {}))
+        validated: BaseModel = kind.parse_parameters(parameters or {}, settings)
         return validated
     except ValidationError as exc:
         raise ValidationFailed(
@@ -250,21 +252,31 @@ def cancel_job(
     """Cancel a queued or processing job at once; a finished one is a 409.
 
     A processing job's handler stops at its next check; its partial result is
-    discarded.
+    discarded. A job past its commit point is a 409 too: it runs to its end.
     """
     job = find_job(session, user, job_id)
     if JobStatus(job.status).is_final or not repository.cancel_active_job(
         session, job, utcnow()
     ):
-        raise Conflict(
-            f"Job {job_id} is {job.status}; only queued or processing jobs can "
-            "be cancelled."
-        )
+        raise _cancel_refused(job)
 
     dispatcher.abort(session, job)
     _remove_files_after_commit(session, settings, job)
     log.info("job.cancelled", job_id=job_id)
     return job
+
+
+def _cancel_refused(job: Job) -> Conflict:
+    if JobStatus(job.status).is_final or job.cancellable:
+        return Conflict(
+            f"Job {job.public_id} is {job.status}; only queued or processing jobs "
+            "can be cancelled."
+        )
+    step = f" ({job.current_step})" if job.current_step else ""
+    return Conflict(
+        f"Job {job.public_id} can no longer be cancelled: its work has started to "
+        f"take effect{step}, so it runs to its end."
+    )
 
 
 def delete_job(

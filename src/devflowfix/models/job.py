@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -64,6 +65,11 @@ class Job(Base):
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     checkpoint: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    # False once the handler passed its commit point (JobContext.commit_point):
+    # its work has taken effect outside the database, so it must finish.
+    cancellable: Mapped[bool] = mapped_column(
+        Boolean, default=True, server_default=true()
+    )
     engine_job_id: Mapped[int | None] = mapped_column(BigInteger)
 
     idempotency_key: Mapped[str | None] = mapped_column(String(255))

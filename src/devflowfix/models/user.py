@@ -1,10 +1,15 @@
-"""Users: members of one team, with a role and an argon2 password hash."""
+"""Users: members of one team, with a role and an argon2 password hash.
+
+A service user (`is_service`) is no person: each team has at most one, created
+when the team's first automatic job is queued, and it owns those jobs. It
+cannot sign in and is not listed among the team's users.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, String
+from sqlalchemy import BigInteger, Boolean, ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from devflowfix.models.base import Base, BigIntPK, UTCDateTime, new_public_id, utcnow
@@ -25,6 +30,9 @@ class User(Base):
         BigInteger, ForeignKey("teams.id", ondelete="CASCADE"), index=True
     )
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    is_service: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     team: Mapped[Team] = relationship(lazy="joined")

@@ -1,14 +1,15 @@
 """The fix branch: from the remote's base branch to a pushed commit with the change.
 
 Cancellation is honoured before every step up to the push, through
-`JobHooks.cancelled`; after the push nothing stops the work any more.
+`JobHooks.cancelled`; right before the push `JobHooks.commit_point` makes the
+job uncancellable, and after it nothing stops the work any more.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 import structlog
@@ -45,12 +46,15 @@ class JobHooks:
     """How the fix talks to its job: progress, cancellation and the database.
 
     `report` must not raise; `cancelled` is asked between steps until the push;
-    `transaction` gives a write session that commits when its block ends.
+    `transaction` gives a write session that commits when its block ends;
+    `commit_point` is called right before the remote is changed and raises
+    (the job's `JobCancelled`) when the job was cancelled before it.
     """
 
     report: Callable[[int, str], None]
     cancelled: Callable[[], bool]
     transaction: Callable[[], AbstractContextManager[Session]]
+    commit_point: Callable[[], None] = field(default=lambda: None)
 
 
 class BaseTree:
@@ -140,6 +144,7 @@ def push_fix_branch(
 
     # The last point where a cancel stops the job: after the push it finishes.
     report_step(hooks, 70, f"Pushing {start.branch}")
+    hooks.commit_point()
     if changed:
         _git(lambda: workspace.push(commit, start.branch))
         log.info("pull_request.pushed", incident_id=incident.incident_id, commit=commit)
@@ -203,8 +208,6 @@ def _changes_for(
 ) -> FixChanges:
     if not parameters.is_empty:
         return parameters
-    # TODO: no language-model provider is wired in yet, so `propose` is None and
-    # a fix without `patch` or `files` fails with NO_CHANGES.
     if propose is None:
         raise ValidationFailed.for_field("patch", NO_CHANGES)
 

@@ -135,6 +135,7 @@ class Workspace:
             reason = self.reason(stderr or stdout)
             log.info("git.failed", command=args[0], seconds=seconds, reason=reason)
             raise GitError(f"git {args[0]} failed: {reason}")
+
         return stdout.decode("utf-8", errors="replace")
 
     def _communicate(
@@ -161,6 +162,7 @@ class Workspace:
                     f"git {args[0]} did not finish within {self.timeout_seconds:g} s "
                     "(DEVFLOWFIX_GIT_TIMEOUT_SECONDS)"
                 ) from exc
+
         return process.returncode, stdout, stderr
 
     def reason(self, output: bytes) -> str:
@@ -187,6 +189,7 @@ class Workspace:
                 default_branch = value.removeprefix("ref: refs/heads/")
             elif ref.startswith("refs/heads/"):
                 heads[ref.removeprefix("refs/heads/")] = value
+
         return RemoteRefs(default_branch, heads)
 
     def fetch(self, branches: Sequence[str]) -> dict[str, str]:

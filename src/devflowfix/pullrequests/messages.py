@@ -33,6 +33,7 @@ def commit_message(incident: FixTarget, title: str, incident_url: str | None) ->
     lines.append(f"DevFlowFix-Incident: {incident.incident_id}")
     if incident_url:
         lines.append(f"DevFlowFix-Incident-URL: {incident_url}")
+
     return "\n".join(lines) + "\n"
 
 
@@ -57,6 +58,7 @@ def default_body(
         f"{incident.failure_type.replace('_', ' ')} from {incident.source}"
         f"{where}{on}{at}. It targets `{base_branch}`.",
     ]
+
     if incident.run_url:
         parts.append(f"CI run: {incident.run_url}")
     parts.append("### Error\n\n" + _fenced(_excerpt(incident.error_message)))
@@ -65,6 +67,7 @@ def default_body(
     if incident.suggested_fix:
         parts.append("### Suggested fix\n\n" + _excerpt(incident.suggested_fix))
     parts.append("### Changes\n\n" + _file_list(changed_files))
+
     return "\n\n".join(parts) + "\n"
 
 
@@ -86,6 +89,7 @@ def result_summary(
         return f"{done} The remote has no pull-request API, so none was opened."
     if created:
         return f"{done} Opened pull request #{pull_request_number}."
+
     return f"{done} Pull request #{pull_request_number} was already open."
 
 

@@ -32,6 +32,7 @@ def check_repository_path(path: str) -> str:
         raise ValueError("the path has an empty or '.' part")
     if any(part.lower() == ".git" for part in parts):
         raise ValueError("the path must not be inside .git")
+
     return path
 
 
@@ -44,6 +45,7 @@ def patch_paths(patch: str) -> list[str]:
             # Inside a hunk a removed line may well start with "--- ".
             old_left, new_left = _count_hunk_line(line, old_left, new_left)
             continue
+
         hunk = HUNK.match(line)
         if hunk is not None:
             old_left, new_left = int(hunk["old"] or 1), int(hunk["new"] or 1)
@@ -51,6 +53,7 @@ def patch_paths(patch: str) -> list[str]:
             paths.extend(_git_header_paths(line.removeprefix("diff --git ")))
         else:
             paths.extend(_named_path(line))
+
     return list(dict.fromkeys(paths))
 
 
@@ -80,6 +83,7 @@ def _git_header_paths(names: str) -> list[str]:
     if names.startswith('"'):
         quoted = re.findall(r'"(?:[^"\\]|\\.)*"|\S+', names)
         return [_strip_prefix(_unquote(name)) for name in quoted[:2]]
+
     length = (len(names) - 5) // 2
     first, middle, second = (
         names[2 : 2 + length],
@@ -88,6 +92,7 @@ def _git_header_paths(names: str) -> list[str]:
     )
     if names[:2] == "a/" and middle == " b/" and first == second:
         return [first]
+
     before, _, after = names.partition(" b/")
     return [_strip_prefix(before), after]
 
@@ -101,6 +106,7 @@ def _unquote(text: str) -> str:
     # Git quotes unusual paths C-style: "a/caf\303\251.txt".
     if not (len(text) >= 2 and text.startswith('"') and text.endswith('"')):
         return text
+
     raw = bytearray()
     body = text[1:-1]
     index = 0
@@ -110,11 +116,14 @@ def _unquote(text: str) -> str:
             raw += char.encode("utf-8")
             index += 1
             continue
+
         escape = body[index + 1]
         if escape in "01234567" and re.match(r"[0-7]{3}", body[index + 1 :]):
             raw.append(int(body[index + 1 : index + 4], 8))
             index += 4
             continue
+
         raw += QUOTED_ESCAPES.get(escape, escape).encode("utf-8")
         index += 2
+
     return raw.decode("utf-8", errors="replace")

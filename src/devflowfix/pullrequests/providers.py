@@ -160,6 +160,7 @@ class PullRequestApi(ABC):
         reset = headers.get("x-ratelimit-reset", headers.get("ratelimit-reset"))
         if reset is not None and reset.isdigit():
             return max(0.0, int(reset) - self.policy.clock()) + 1.0
+
         return UNTIMED_LIMIT_SECONDS
 
     def _failure(
@@ -179,6 +180,7 @@ class PullRequestApi(ABC):
             return ProviderError(
                 f"{prefix} (still rate limited after {attempted} attempts): {message}"
             )
+
         return ProviderError(f"{prefix}{_hint(self.label, status)}: {message}")
 
     def _unreachable(self, exc: httpx.TransportError) -> ProviderError:
@@ -221,6 +223,7 @@ class GitHubPullRequests(PullRequestApi):
         pulls = response.json()
         if not isinstance(pulls, list) or not pulls:
             return None
+
         return PullRequest(url=pulls[0]["html_url"], number=int(pulls[0]["number"]))
 
     def open_pull_request(
@@ -239,6 +242,7 @@ class GitHubPullRequests(PullRequestApi):
             raise self._failure(
                 "POST", f"/repos/{self.project}/pulls", response, attempted=1
             )
+
         data = response.json()
         return PullRequest(url=data["html_url"], number=int(data["number"]))
 
@@ -267,6 +271,7 @@ class GitLabMergeRequests(PullRequestApi):
         requests = response.json()
         if not isinstance(requests, list) or not requests:
             return None
+
         return PullRequest(url=requests[0]["web_url"], number=int(requests[0]["iid"]))
 
     def open_pull_request(
@@ -286,6 +291,7 @@ class GitLabMergeRequests(PullRequestApi):
 
         if response.status_code == 409:
             return None
+
         data = response.json()
         return PullRequest(url=data["web_url"], number=int(data["iid"]))
 
@@ -325,6 +331,7 @@ def ensure_pull_request(
         raise ProviderError(
             f"{api.label} says a pull request for {branch} exists but lists none open"
         )
+
     return existing, False
 
 
@@ -339,6 +346,7 @@ def _seconds_of_retry_after(value: str | None, now: float) -> float | None:
         moment = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
+
     return max(0.0, moment.timestamp() - now)
 
 
@@ -367,6 +375,7 @@ def _flatten_message(data: Any) -> str:
 
     if not parts and all(isinstance(value, list) for value in data.values()):
         parts = [f"{key} {_flatten_message(value)}" for key, value in data.items()]
+
     return "; ".join(part for part in parts if part)
 
 

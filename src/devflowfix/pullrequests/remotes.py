@@ -106,6 +106,7 @@ def classify_repository(repository: str) -> RepositoryForm:
         return RepositoryForm.URL
     if SLUG.match(repository) and ".." not in repository.split("/"):
         return RepositoryForm.SLUG
+
     raise ValueError(
         "give the repository as owner/name, an https URL or, where the service "
         "allows it, an absolute local path"
@@ -183,6 +184,7 @@ def resolve_remote(
         return _local_remote(repository, allow_local=allow_local)
     if form is RepositoryForm.SLUG:
         return _slug_remote(repository, source=source, credentials=credentials)
+
     return _url_remote(repository, credentials)
 
 
@@ -199,6 +201,7 @@ def _local_remote(repository: str, *, allow_local: bool) -> Remote:
         raise ValidationFailed.for_field(
             "repository", "a local repository must be an absolute path without '..'"
         )
+
     return Remote(url=path)
 
 
@@ -227,6 +230,7 @@ def _url_remote(repository: str, credentials: Mapping[Provider, Credentials]) ->
             "only https repository URLs are supported, unless the URL is on a "
             "provider host configured in the team's integration settings",
         )
+
     return Remote(url=url)
 
 

@@ -49,16 +49,19 @@ def _check_file_content(content: str) -> str:
 def _check_patch(patch: str) -> str:
     if len(patch.encode("utf-8")) > MAX_PATCH_BYTES:
         raise ValueError(f"the patch may have at most {MAX_PATCH_BYTES} bytes")
+
     paths = patch_paths(patch)
     if not paths:
         raise ValueError(
             "the patch names no file; give a unified diff as `git diff` prints it"
         )
+
     for path in paths:
         try:
             check_repository_path(path)
         except ValueError as exc:
             raise ValueError(f"the patch touches a path it may not: {exc}") from exc
+
     return patch
 
 
@@ -72,6 +75,7 @@ def check_branch_name(name: str) -> str:
         raise ValueError("not a valid git branch name")
     if any(part.startswith(".") for part in name.split("/")) or name == "@":
         raise ValueError("not a valid git branch name")
+
     return name
 
 

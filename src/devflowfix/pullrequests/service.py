@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from devflowfix.config import Settings
 from devflowfix.errors import NotFound, UpstreamFailed, ValidationFailed
+from devflowfix.models import User
 from devflowfix.pullrequests import messages, repository
 from devflowfix.pullrequests.branches import (
     ChangeProposer,
@@ -78,6 +79,36 @@ def validate_pull_request_parameters(
             for error in exc.errors(include_input=False, include_url=False)
         ]
         raise ValidationFailed(errors=errors) from exc
+
+
+def check_fix_request(
+    session: Session, user: User, parameters: PullRequestParameters
+) -> None:
+    """Refuse (422) an incident that is not the team's, or one with no repository."""
+    incident = repository.find_incident(session, user.team_id, parameters.incident_id)
+    if incident is None:
+        raise _parameter_error(
+            "incident_id", f"Your team has no incident {parameters.incident_id}."
+        )
+    if parameters.repository is None and not incident.repository:
+        raise _parameter_error(
+            "repository",
+            f"Incident {parameters.incident_id} names no repository; give "
+            "`repository`.",
+        )
+
+
+def _parameter_error(field: str, message: str) -> ValidationFailed:
+    return ValidationFailed(
+        message,
+        errors=[
+            {
+                "loc": ["body", "parameters", field],
+                "msg": message,
+                "type": "value_error",
+            }
+        ],
+    )
 
 
 def load_fix_target(session: Session, team_id: int, incident_id: str) -> FixTarget:

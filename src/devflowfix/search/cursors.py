@@ -81,6 +81,7 @@ def encode_cursor(cursor: Cursor, secret_key: str) -> str:
         "k": list(cursor.key),
     }
     body = zlib.compress(json.dumps(payload, separators=(",", ":")).encode(), 6)
+
     return f"{_b64(body)}.{_b64(_tag(body, secret_key))}"
 
 
@@ -102,6 +103,7 @@ def decode_cursor(token: str, secret_key: str) -> Cursor:
         raise invalid_cursor() from exc
     if not hmac.compare_digest(tag, _tag(body, secret_key)):
         raise invalid_cursor()
+
     try:
         payload = json.loads(zlib.decompress(body))
         return _cursor_of(payload)
@@ -113,10 +115,12 @@ def decode_cursor(token: str, secret_key: str) -> Cursor:
 def _cursor_of(payload: dict[str, Any]) -> Cursor:
     if payload["v"] != VERSION:
         raise ValueError("unknown cursor version")
+
     segment, value, incident_id = payload["k"]
     direction = payload["d"]
     if direction not in ("next", "previous"):
         raise ValueError("unknown direction")
+
     return Cursor(
         filters=IncidentFilters.model_validate(payload["f"]),
         sort_by=SortField(payload["s"]),

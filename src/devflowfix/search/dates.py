@@ -38,22 +38,26 @@ def _local_days(preset: DatePreset, today: datetime) -> tuple[datetime, datetime
         return day, day + one
     if preset is DatePreset.YESTERDAY:
         return day - one, day
+
     if preset in (DatePreset.THIS_WEEK, DatePreset.LAST_WEEK):
         monday = day - timedelta(days=day.weekday())
         if preset is DatePreset.LAST_WEEK:
             monday -= timedelta(days=7)
         return monday, monday + timedelta(days=7)
+
     if preset in (DatePreset.THIS_MONTH, DatePreset.LAST_MONTH):
         first = day.replace(day=1)
         if preset is DatePreset.LAST_MONTH:
             first = (first - one).replace(day=1)
         following = (first + timedelta(days=32)).replace(day=1)
         return first, following
+
     days = {
         DatePreset.LAST_7_DAYS: 7,
         DatePreset.LAST_30_DAYS: 30,
         DatePreset.LAST_90_DAYS: 90,
     }[preset]
+
     # As in the API's own example: last_7_days on the 28th is the 21st 00:00
     # through the end of the 28th.
     return day - timedelta(days=days), day + one

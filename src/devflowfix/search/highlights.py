@@ -33,6 +33,7 @@ def highlight_incident(incident: Incident, query: TextQuery) -> dict[str, list[s
         "workflow": [incident.workflow or ""],
         "tags": list(incident.tags or ()),
     }
+
     highlights: dict[str, list[str]] = {}
     for name, texts in fields.items():
         fragments = [
@@ -42,6 +43,7 @@ def highlight_incident(incident: Incident, query: TextQuery) -> dict[str, list[s
         ]
         if fragments:
             highlights[name] = fragments[:MAX_FRAGMENTS]
+
     return highlights
 
 
@@ -68,6 +70,7 @@ def _matches(value: str, phrase: Phrase) -> list[Span]:
             )
         ):
             found.append((window[0][1][0], window[-1][1][1]))
+
     return found
 
 
@@ -98,6 +101,7 @@ def _windows(value: str, spans: list[Span]) -> list[Span]:
             break
         else:
             windows.append(window)
+
     return windows
 
 
@@ -110,6 +114,8 @@ def _mark(value: str, spans: list[Span], start: int, end: int) -> str:
         parts.append(html.escape(value[position:span_start]))
         parts.append(f"<mark>{html.escape(value[span_start:span_end])}</mark>")
         position = span_end
+
     parts.append(html.escape(value[position:end]))
     parts.append("…" if end < len(value) else "")
+
     return "".join(parts)

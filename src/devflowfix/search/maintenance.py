@@ -39,6 +39,7 @@ def bulk_indexing(engine: Engine, *, rows: int) -> Iterator[None]:
     if rows < BULK_ROWS:
         yield
         return
+
     if engine.dialect.name == "sqlite":
         with _sqlite_bulk_indexing(engine):
             yield
@@ -58,6 +59,7 @@ def _sqlite_bulk_indexing(engine: Engine) -> Iterator[None]:
         ).all()
         for name, _ in triggers:
             connection.execute(text(f'DROP TRIGGER "{name}"'))
+
     try:
         yield
     finally:
@@ -68,6 +70,7 @@ def _sqlite_bulk_indexing(engine: Engine) -> Iterator[None]:
             )
             for _, sql in triggers:
                 connection.execute(text(sql))
+
         _analyze(engine)
         log.info("search.reindexed", seconds=round(time.perf_counter() - started, 1))
 
@@ -84,6 +87,7 @@ def _postgres_bulk_indexing(engine: Engine) -> Iterator[None]:
         )
         if definition is not None:
             connection.execute(text(f"DROP INDEX {GIN_INDEX}"))
+
     try:
         yield
     finally:
@@ -94,6 +98,7 @@ def _postgres_bulk_indexing(engine: Engine) -> Iterator[None]:
                     text(f"SET maintenance_work_mem = '{GIN_BUILD_MEMORY}'")
                 )
                 connection.execute(text(definition))
+
         _analyze(engine)
         log.info("search.reindexed", seconds=round(time.perf_counter() - started, 1))
 

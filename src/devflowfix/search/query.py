@@ -23,6 +23,7 @@ def parse_query(query: str) -> list[Term]:
     """Split a user's query into terms; a query with nothing to match is a 422."""
     if query.count('"') % 2:
         query += '"'
+
     terms: list[Term] = []
     for match in _TOKEN.finditer(query):
         negated_phrase, phrase, word = match.groups()
@@ -33,6 +34,7 @@ def parse_query(query: str) -> list[Term]:
                 )
             continue
         terms.extend(_word_term(word))
+
     if len(terms) > MAX_TERMS:
         raise ValidationFailed.for_field(
             "search_query", f"A search has at most {MAX_TERMS} terms."
@@ -42,6 +44,7 @@ def parse_query(query: str) -> list[Term]:
             "search_query",
             "The search needs at least one word to match, not only exclusions.",
         )
+
     return terms
 
 

@@ -71,6 +71,7 @@ class IncidentFilters(BaseModel):
             raise ValueError("give date_preset or start_date/end_date, not both")
         if self.start_date and self.end_date and self.end_date < self.start_date:
             raise ValueError("end_date is before start_date")
+
         return self
 
     def date_range(self, now: datetime) -> DateRange | None:
@@ -154,6 +155,7 @@ class SearchRequest(IncidentFilters):
         ):
             # A blank query is no text filter at all, so nothing has a score.
             raise ValueError("sort_by relevance needs a search_query")
+
         return self
 
     def filters(self) -> IncidentFilters:

@@ -22,9 +22,10 @@ def list_team_users(session: Session, admin: User) -> list[User]:
 
 
 def find_team_user(session: Session, admin: User, user_id: str) -> User:
-    """A user of the admin's team; users of other teams are not found."""
+    """A user of the admin's team; other teams' users and the team's service
+    user are not found."""
     user = repository.find_user_by_public_id(session, user_id)
-    if user is None or user.team_id != admin.team_id:
+    if user is None or user.team_id != admin.team_id or user.is_service:
         raise NotFound(f"No user {user_id}.")
     return user
 

@@ -7,7 +7,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse
 
-from devflowfix.dependencies import SessionDep, SettingsDep, WriteSessionDep
+from devflowfix.dependencies import (
+    AutomaticAnalysisDep,
+    SessionDep,
+    SettingsDep,
+    WriteSessionDep,
+)
 from devflowfix.errors import PayloadTooLarge
 from devflowfix.integrations.crypto import SecretBox
 from devflowfix.urls import absolute_url
@@ -63,12 +68,16 @@ def _receive(
     read_session: SessionDep,
     session: WriteSessionDep,
     settings: SettingsDep,
+    analysis: AutomaticAnalysisDep,
 ) -> JSONResponse:
     verified = service.verify_delivery(
         read_session, delivery, SecretBox.from_settings(settings)
     )
     result = service.record_delivery(
-        session, verified, max_log_bytes=settings.max_error_log_bytes
+        session,
+        verified,
+        max_log_bytes=settings.max_error_log_bytes,
+        analysis=analysis,
     )
     return _answer(result, request, settings)
 
@@ -112,6 +121,7 @@ def receive_github_webhook(
     read_session: SessionDep,
     session: WriteSessionDep,
     settings: SettingsDep,
+    analysis: AutomaticAnalysisDep,
     event: Annotated[str | None, Header(alias="X-GitHub-Event")] = None,
     delivery_id: Annotated[str | None, Header(alias="X-GitHub-Delivery")] = None,
     signature: Annotated[str | None, Header(alias="X-Hub-Signature-256")] = None,
@@ -120,7 +130,7 @@ def receive_github_webhook(
     delivery = Delivery(
         Provider.GITHUB, team, body, event, delivery_id, signature, _media_type(request)
     )
-    return _receive(delivery, request, read_session, session, settings)
+    return _receive(delivery, request, read_session, session, settings, analysis)
 
 
 @router.post(
@@ -137,6 +147,7 @@ def receive_gitlab_webhook(
     read_session: SessionDep,
     session: WriteSessionDep,
     settings: SettingsDep,
+    analysis: AutomaticAnalysisDep,
     event: Annotated[str | None, Header(alias="X-Gitlab-Event")] = None,
     delivery_id: Annotated[str | None, Header(alias="X-Gitlab-Event-UUID")] = None,
     token: Annotated[str | None, Header(alias="X-Gitlab-Token")] = None,
@@ -145,7 +156,7 @@ def receive_gitlab_webhook(
     delivery = Delivery(
         Provider.GITLAB, team, body, event, delivery_id, token, _media_type(request)
     )
-    return _receive(delivery, request, read_session, session, settings)
+    return _receive(delivery, request, read_session, session, settings, analysis)
 
 
 @router.post(
@@ -162,10 +173,11 @@ def receive_jenkins_webhook(
     read_session: SessionDep,
     session: WriteSessionDep,
     settings: SettingsDep,
+    analysis: AutomaticAnalysisDep,
     signature: Annotated[str | None, Header(alias="X-Jenkins-Signature-256")] = None,
 ) -> JSONResponse:
     """Turn a failed Jenkins build (Notification plugin JSON) into an incident."""
     delivery = Delivery(
         Provider.JENKINS, team, body, None, None, signature, _media_type(request)
     )
-    return _receive(delivery, request, read_session, session, settings)
+    return _receive(delivery, request, read_session, session, settings, analysis)

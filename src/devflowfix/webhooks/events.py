@@ -65,6 +65,7 @@ class FailureEvent:
         )
         if not on_release_line:
             return Severity.MEDIUM
+
         names = f"{self.workflow or ''} {self.job or ''}"
         return Severity.CRITICAL if DEPLOY_WORDS.search(names) else Severity.HIGH
 
@@ -105,12 +106,14 @@ def parse_time(value: object) -> datetime | None:
     """ISO 8601 or GitLab's older `2016-08-12 15:23:28 UTC`, as aware UTC."""
     if not isinstance(value, str) or not value:
         return None
+
     legacy = GITLAB_TIME.match(value)
     text = f"{legacy.group(1)}T{legacy.group(2)}+00:00" if legacy else value
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         return None
+
     return (
         parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
     )

@@ -3,14 +3,15 @@
 Nothing is stored unless the signature holds and the body is a failure event.
 A delivery id seen before, or a run that already has an incident, answers
 with that incident and changes nothing but the list of the run's failed jobs.
-The provider is never called here: fetching the log is the analysis job's work.
+The provider is never called here: a new incident is queued for analysis in
+the same transaction, and fetching the log is the analysis job's work.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 import structlog
@@ -31,6 +32,9 @@ from devflowfix.webhooks import github, gitlab, jenkins, repository
 from devflowfix.webhooks.events import FailureEvent, Ignored, InvalidPayload
 from devflowfix.webhooks.schemas import DeliveryStatus
 from devflowfix.webhooks.signatures import check_body_signature, check_shared_token
+
+if TYPE_CHECKING:
+    from devflowfix.analysis.automatic import AutomaticAnalysis
 
 log = structlog.get_logger(__name__)
 
@@ -129,9 +133,14 @@ def _read_outcome(
 
 
 def record_delivery(
-    session: Session, verified: VerifiedDelivery, *, max_log_bytes: int
+    session: Session,
+    verified: VerifiedDelivery,
+    *,
+    max_log_bytes: int,
+    analysis: AutomaticAnalysis | None = None,
 ) -> DeliveryResult:
-    """Store the failure as a new incident, or answer with the one it repeats."""
+    """Store the failure as a new incident and queue its analysis, or answer
+    with the incident it repeats."""
     if isinstance(verified.outcome, Ignored):
         _log(verified, DeliveryStatus.IGNORED, None)
         return DeliveryResult(DeliveryStatus.IGNORED, reason=verified.outcome.reason)
@@ -145,10 +154,10 @@ def record_delivery(
             _log(verified, DeliveryStatus.DUPLICATE, seen)
             return DeliveryResult(DeliveryStatus.DUPLICATE, seen)
 
-    # TODO: enqueue an incident_analysis job for a created incident once the
-    # jobs engine exists; until then the incident stays `awaiting_log`.
     incident, created = _find_or_create(session, verified.team_id, event, max_log_bytes)
     _remember_delivery(session, verified, incident)
+    if created and analysis is not None:
+        analysis.queue(session, incident)
 
     status = DeliveryStatus.CREATED if created else DeliveryStatus.DUPLICATE
     _log(verified, status, incident)

@@ -122,6 +122,7 @@ def _clean(groups: Mapping[str, str | None]) -> dict[str, str]:
             text = text[: MAX_VALUE_CHARS - 3] + "..."
 
         cleaned.setdefault(name, text.rstrip("."))
+
     return cleaned
 
 
@@ -151,7 +152,6 @@ def rule(
     requires: Sequence[str] = (),
 ) -> Rule:
     """A rule with its pattern compiled for multi-line text."""
-
     flags = re.MULTILINE | (re.IGNORECASE if ignore_case else 0)
     return Rule(
         rule_id=rule_id,

@@ -135,6 +135,7 @@ class Registry:
                     render=render,
                 )
             )
+
             return render
 
         return register

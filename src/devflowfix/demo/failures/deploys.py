@@ -130,6 +130,7 @@ def operation_in_progress(c: Context) -> Failure:
         "Error: UPGRADE FAILED: another operation (install/upgrade/rollback) is in "
         "progress"
     )
+
     return Failure(
         message=message,
         root_cause=(

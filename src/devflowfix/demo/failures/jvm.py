@@ -493,6 +493,7 @@ def dotnet_format(c: Context) -> Failure:
         f"{c.num(2, 12)} characters with '\\n\\s\\s\\s\\s'. [{project}.csproj]"
         for _ in range(c.num(1, 3))
     ]
+
     return Failure(
         message=findings[0].split(": ", 1)[1],
         root_cause=f"{len(findings)} file(s) do not follow .editorconfig formatting.",

@@ -299,6 +299,7 @@ def missing_secret(c: Context) -> Failure:
         f'Warning  Failed  pod/{name}  Error: secret "{secret}" not found',
         f"pod/{name}  0/1  CreateContainerConfigError",
     ]
+
     return Failure(
         message=f'Error: secret "{secret}" not found (CreateContainerConfigError)',
         root_cause=(
@@ -328,6 +329,7 @@ def image_pull_unauthorized(c: Context) -> Failure:
         f'Failed to pull image "{tag}": failed to authorize: failed to fetch '
         "oauth token: unexpected status: 401 Unauthorized"
     )
+
     return Failure(
         message=message,
         root_cause=(
@@ -361,6 +363,7 @@ def service_dns(c: Context) -> Failure:
         f"dial tcp: lookup {service}.{namespace}.svc.cluster.local on "
         "10.96.0.10:53: no such host"
     )
+
     return Failure(
         message=message,
         root_cause=(
@@ -387,6 +390,7 @@ def hook_deadline(c: Context) -> Failure:
         f"PreSync hook Job/{job} failed: Job was active longer than specified "
         f"deadline (activeDeadlineSeconds: {seconds})"
     )
+
     return Failure(
         message=message,
         root_cause=(
@@ -412,6 +416,7 @@ def hook_deadline(c: Context) -> Failure:
 def volume_permission(c: Context) -> Failure:
     directory = c.pick(("/data/cache", "/var/lib/app/uploads", "/srv/models"))
     message = f"mkdir {directory}: permission denied"
+
     return Failure(
         message=message,
         root_cause=(
@@ -438,6 +443,7 @@ def evicted_ephemeral_storage(c: Context) -> Failure:
         f"{c.num(2, 8)}Gi, available: {c.num(100, 900)}Mi. Container app was "
         f"using {used}Gi, request is 0."
     )
+
     return Failure(
         message=f"Pod evicted: {message}",
         root_cause=(

@@ -281,6 +281,7 @@ def tsc(c: Context) -> Failure:
         where = f"src/{c.pick(('api', 'store', 'pages', 'lib'))}/{noun}.ts"
         text = text.format(noun=noun, type=title(noun) + "Response")
         errors.append(f"{where}({line(c)},{c.num(3, 50)}): error {code}: {text}")
+
     files = len({error.split("(")[0] for error in errors})
 
     return Failure(
@@ -329,6 +330,7 @@ def eslint(c: Context) -> Failure:
         level, text, rule = c.pick(ESLINT_RULES)
         text = text.format(noun=noun, Noun=title(noun))
         problems.append(f"  {line(c)}:{c.num(3, 40)}  {level}  {text}  {rule}")
+
     errors = sum(" error " in problem for problem in problems)
     warnings = len(problems) - errors
     summary = f"✖ {len(problems)} problems ({errors} errors, {warnings} warnings)"

@@ -341,6 +341,7 @@ def ruff(c: Context) -> Failure:
         code, text, name = c.pick(RUFF_RULES)
         where = f"src/{package}/{c.noun()}.py:{line(c)}:{c.num(1, 60)}"
         findings.append(f"{where}: {code} {text.format(name=name)}")
+
     count = len(findings)
 
     output = [*findings, f"Found {count} error{'s' if count > 1 else ''}."]
@@ -376,6 +377,7 @@ def mypy(c: Context) -> Failure:
             name=f"load_{noun}", noun=noun.capitalize(), package=package
         )
         errors.append(f"src/{package}/{noun}.py:{line(c)}: error: {text}")
+
     files = len({error.split(":")[0] for error in errors})
     summary = (
         f"Found {len(errors)} error{'s' if len(errors) > 1 else ''} in {files} "

@@ -34,6 +34,7 @@ def command_not_found(c: Context) -> Failure:
     tool, script = c.pick(TOOLS), c.pick(SCRIPTS)
     at = c.num(5, 80)
     message = f"{script}: line {at}: {tool}: command not found"
+
     return Failure(
         message=message,
         root_cause=(
@@ -59,6 +60,7 @@ def command_not_found(c: Context) -> Failure:
 def script_permission_denied(c: Context) -> Failure:
     script = c.pick(SCRIPTS)
     message = f"/usr/bin/bash: line 1: ./{script}: Permission denied"
+
     return Failure(
         message=message,
         root_cause=(
@@ -139,6 +141,7 @@ def could_not_resolve_host(c: Context) -> Failure:
         f"fatal: unable to access 'https://{host}/{slug}.git/': Could not resolve "
         f"host: {host}"
     )
+
     return Failure(
         message=message,
         root_cause=(
@@ -243,6 +246,7 @@ def job_timeout(c: Context) -> Failure:
     )
     command = TEST_COMMANDS[c.repository.ecosystem]
     lines = text.replace("##[error]", "").split("\n")
+
     return Failure(
         message=lines[0],
         root_cause=(
@@ -287,6 +291,7 @@ def runner_lost(c: Context) -> Failure:
     template = LOST_RUNNER.get(c.source, LOST_RUNNER[Source.GITHUB_ACTIONS])
     lines = template.format(runner=runner, hex=c.hex(8)).replace("##[error]", "")
     first = lines.split("\n")[0]
+
     return Failure(
         message=first,
         root_cause=(
@@ -403,6 +408,7 @@ def invalid_config(c: Context) -> Failure:
     message = template.format(
         at=at, col=c.num(3, 15), key=key, job=c.pick(("test", "deploy", "build"))
     )
+
     return Failure(
         message=message,
         root_cause=(
@@ -512,6 +518,7 @@ def expired_token(c: Context) -> Failure:
         "An error occurred (ExpiredToken) when calling the PutObject operation: "
         "The security token included in the request is expired"
     )
+
     return Failure(
         message=message,
         root_cause=(

@@ -136,6 +136,7 @@ def rubocop(c: Context) -> Failure:
         offences.append(
             f"app/models/{c.noun()}.rb:{line(c)}:{c.num(1, 40)}: {level}: {text}"
         )
+
     summary = f"{c.num(100, 900)} files inspected, {len(offences)} offenses detected"
 
     return Failure(

@@ -75,6 +75,7 @@ def trivy_image(c: Context) -> Failure:
             f"| {package:<11} | {cve(c):<14} | {severity:<8} | {installed:<9} "
             f"| {fixed:<9} |"
         )
+
     total = sum(severities.values())
     summary = (
         f"Total: {total} (UNKNOWN: 0, LOW: 0, MEDIUM: 0, HIGH: {severities['HIGH']}, "

@@ -259,6 +259,7 @@ def capacity(c: Context) -> Failure:
         "InsufficientInstanceCapacity: We currently do not have sufficient "
         f"{instance} capacity in the Availability Zone you requested ({zone})."
     )
+
     return Failure(
         message=message,
         root_cause=(
