@@ -143,8 +143,8 @@ def stored_line(row: Sequence[Any]) -> str:
 @cache
 def _reference_query() -> Select[Any]:
     # Built once: the expressions cost far more to build than to run.
-    incident_id = bindparam("incident_id")
-    return select(*repository.csv_columns("sqlite")).where(Incident.id == incident_id)
+    cells = repository.csv_columns("sqlite")
+    return select(*cells).where(Incident.id == bindparam("incident_id"))
 
 
 def reference_line(session: Session, incident_id: int) -> str:
