@@ -99,6 +99,7 @@ def _lines(session: Session, rows: Sequence[Sequence[Any]]) -> list[str]:
 
 def stored_line(row: Sequence[Any]) -> str:
     """One CSV line, without its CRLF, from the stored values of `STORED_COLUMNS`."""
+    # One flat unpacking and one call per cell: this runs for every row.
     (
         _,
         public_id,
@@ -110,7 +111,16 @@ def stored_line(row: Sequence[Any]) -> str:
         severity,
         failure_type,
         outcome,
-        *before_confidence,
+        repository_name,
+        branch,
+        commit_sha,
+        workflow,
+        job,
+        run_url,
+        external_id,
+        error_message,
+        root_cause,
+        suggested_fix,
         confidence,
         tags,
         resolution_seconds,
@@ -129,7 +139,16 @@ def stored_line(row: Sequence[Any]) -> str:
             SEVERITY_NAMES.get(severity, ""),
             _field(failure_type),
             _field(outcome),
-            *[_user_text(value) for value in before_confidence],
+            _user_text(repository_name),
+            _user_text(branch),
+            _user_text(commit_sha),
+            _user_text(workflow),
+            _user_text(job),
+            _user_text(run_url),
+            _user_text(external_id),
+            _user_text(error_message),
+            _user_text(root_cause),
+            _user_text(suggested_fix),
             _number(confidence, float),
             _tags(tags),
             _number(resolution_seconds, int),
