@@ -1,4 +1,4 @@
-"""The incident CSV written by the database: the fast path of every CSV export.
+"""The incident CSV without stdlib csv: the fast path of every CSV export.
 
 The bytes are exactly those of the reference writer (`csv_writer`, stdlib csv
 over `repository.csv_columns`): the same cells, RFC 4180 quoting of fields
@@ -11,11 +11,11 @@ holds the two to the same bytes on data made to trip them up.
   unquoted, and whole-number confidences get their `.0`) or in Python (COPY
   ends lines with LF; each CopyData message is one row, so the LF to replace
   is its last byte).
-- SQLite has no COPY: the query builds each line with `||`, quoting in SQL,
-  around the confidence, which Python formats with `repr` as csv does (SQLite
-  cannot print the shortest decimal of a double).
+- SQLite has no COPY, and building the cells or the lines in SQL costs it
+  more than Python needs: the query reads the columns as stored and
+  `csv_sqlite` builds each line.
 
-Python then only joins lines and writes bytes, `CHUNK_ROWS` lines at a time.
+Either way the lines come in UTF-8 chunks of `CHUNK_ROWS`.
 """
 
 from __future__ import annotations
@@ -36,11 +36,10 @@ from sqlalchemy import (
     literal,
     or_,
     select,
-    type_coerce,
 )
 from sqlalchemy.orm import Session
 
-from devflowfix.exports import repository
+from devflowfix.exports import csv_sqlite, repository
 from devflowfix.exports.csv_writer import CHUNK_ROWS, CsvChunk, csv_rows_chunk
 from devflowfix.exports.repository import (
     neutralised,
@@ -49,33 +48,6 @@ from devflowfix.exports.repository import (
     utc_text,
 )
 from devflowfix.models import Incident
-
-# Columns whose user text is neutralised, in the CSV's order around confidence.
-TEXT_BEFORE_CONFIDENCE = (
-    Incident.repository,
-    Incident.branch,
-    Incident.commit_sha,
-    Incident.workflow,
-    Incident.job,
-    Incident.run_url,
-    Incident.external_id,
-    Incident.error_message,
-    Incident.root_cause,
-    Incident.suggested_fix,
-)
-TEXT_AFTER_TAGS = (
-    Incident.fix_pull_request_url,
-    Incident.fix_branch,
-    Incident.fix_commit_sha,
-)
-DATETIMES = (
-    Incident.timestamp,
-    Incident.created_at,
-    Incident.updated_at,
-    Incident.resolved_at,
-)
-# A field that holds one of these is quoted, by csv and by COPY alike.
-NEEDS_QUOTES = '*[,"\r\n]*'
 
 
 def iter_csv_chunks(
@@ -96,7 +68,8 @@ def iter_csv_chunks(
             return
         yield from _reference_chunks(session, conditions, limit, chunk_rows)
         return
-    yield from _sqlite_chunks(session, conditions, limit, chunk_rows)
+    query = _limited(_ordered(csv_sqlite.STORED_COLUMNS, conditions), limit)
+    yield from csv_sqlite.iter_stored_chunks(session, query, chunk_rows)
 
 
 def _ordered(columns: Sequence[Any], conditions: Sequence[ColumnElement[bool]]) -> Any:
@@ -118,16 +91,16 @@ def copy_cells() -> tuple[Any, ...]:
     """The cells of `repository.csv_columns` as COPY must see them."""
     return (
         _text(Incident.public_id),
-        *(utc_text(column, dialect="postgresql") for column in DATETIMES),
+        *(utc_text(column, dialect="postgresql") for column in repository.DATETIMES),
         _text(Incident.source),
         severity_name(),
         _text(Incident.failure_type),
         _text(Incident.outcome),
-        *(_text(neutralised(column)) for column in TEXT_BEFORE_CONFIDENCE),
+        *(_text(neutralised(column)) for column in repository.TEXT_BEFORE_CONFIDENCE),
         confidence_text(),
         _text(tag_text(dialect="postgresql")),
         Incident.resolution_time_seconds,
-        *(_text(neutralised(column)) for column in TEXT_AFTER_TAGS),
+        *(_text(neutralised(column)) for column in repository.TEXT_AFTER_TAGS),
     )
 
 
@@ -218,76 +191,3 @@ def _reference_chunks(
             batch = []
     if batch:
         yield csv_rows_chunk(batch)
-
-
-# SQLite ----------------------------------------------------------------------
-
-
-def line_cells() -> tuple[Any, ...]:
-    """A line in three parts: the cells before confidence, it, and the rest.
-
-    The first part ends with the comma before confidence; the last begins with
-    the comma after it and ends with CRLF.
-    """
-    head = [
-        _quoted(Incident.public_id),
-        *(_plain(utc_text(column, dialect="sqlite")) for column in DATETIMES),
-        _quoted(Incident.source),
-        _plain(severity_name()),
-        _quoted(Incident.failure_type),
-        _quoted(Incident.outcome),
-        *(_quoted(neutralised(column), column) for column in TEXT_BEFORE_CONFIDENCE),
-    ]
-    tail = [
-        _quoted(tag_text(dialect="sqlite")),
-        _plain(type_coerce(Incident.resolution_time_seconds, String())),
-        *(_quoted(neutralised(column), column) for column in TEXT_AFTER_TAGS),
-    ]
-    comma = literal(",", String())
-    return (
-        _joined(head) + comma,
-        Incident.confidence,
-        comma + _joined(tail) + literal("\r\n", String()),
-    )
-
-
-def _plain(value: ColumnElement[Any]) -> ColumnElement[str]:
-    return func.coalesce(value, literal("", String()))
-
-
-def _quoted(value: Any, raw: Any = None) -> ColumnElement[str]:
-    """The field, quoted with inner quotes doubled when it needs quotes.
-
-    Neutralising adds an apostrophe, which needs no quotes, so the test may
-    look at the column's raw text (`raw`), which is cheaper to get.
-    """
-    tested = value if raw is None else raw
-    needs_quotes = tested.op("GLOB")(literal(NEEDS_QUOTES, String()))
-    quote = literal('"', String())
-    doubled = func.replace(value, quote, literal('""', String()))
-    return case((needs_quotes, quote + doubled + quote), else_=_plain(value))
-
-
-def _joined(cells: Sequence[ColumnElement[str]]) -> ColumnElement[str]:
-    line = cells[0]
-    for cell in cells[1:]:
-        line = line + literal(",", String()) + cell
-    return line
-
-
-def _sqlite_chunks(
-    session: Session,
-    conditions: Sequence[ColumnElement[bool]],
-    limit: int | None,
-    chunk_rows: int,
-) -> Iterator[CsvChunk]:
-    query = _limited(_ordered(line_cells(), conditions), limit)
-    streaming = session.connection().execution_options(yield_per=chunk_rows)
-    for batch in streaming.execute(query).partitions():
-        text = "".join(
-            [
-                head + ("" if confidence is None else repr(confidence)) + tail
-                for head, confidence, tail in batch
-            ]
-        )
-        yield CsvChunk(text.encode("utf-8"), len(batch))

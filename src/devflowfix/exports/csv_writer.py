@@ -4,8 +4,9 @@ Rows go out in chunks of `CHUNK_ROWS` as they come from the database, so a
 download or a job file of any size needs memory for one chunk only.
 
 `iter_incident_csv` is the reference writer: stdlib csv over the cells of
-`repository.csv_columns`. Exports write the same bytes faster from lines the
-database builds (`csv_lines`) and hand them to `write_csv_chunks`.
+`repository.csv_columns`. Exports write the same bytes faster (`csv_lines`:
+COPY on PostgreSQL, lines built from the stored values on SQLite) and hand
+them to `write_csv_chunks`.
 """
 
 from __future__ import annotations

@@ -84,6 +84,32 @@ ROW_COLUMNS = (
 )
 
 
+# The CSV's datetimes, and its user text columns around confidence and tags.
+DATETIMES = (
+    Incident.timestamp,
+    Incident.created_at,
+    Incident.updated_at,
+    Incident.resolved_at,
+)
+TEXT_BEFORE_CONFIDENCE = (
+    Incident.repository,
+    Incident.branch,
+    Incident.commit_sha,
+    Incident.workflow,
+    Incident.job,
+    Incident.run_url,
+    Incident.external_id,
+    Incident.error_message,
+    Incident.root_cause,
+    Incident.suggested_fix,
+)
+TEXT_AFTER_TAGS = (
+    Incident.fix_pull_request_url,
+    Incident.fix_branch,
+    Incident.fix_commit_sha,
+)
+
+
 def count_matching(
     session: Session, conditions: Sequence[ColumnElement[bool]], *, cap: int | None
 ) -> int:
@@ -131,35 +157,16 @@ def csv_columns(dialect: str) -> tuple[Any, ...]:
     """The CSV's cells, in `csv_writer.INCIDENT_COLUMNS` order."""
     return (
         Incident.public_id,
-        utc_text(Incident.timestamp, dialect=dialect),
-        utc_text(Incident.created_at, dialect=dialect),
-        utc_text(Incident.updated_at, dialect=dialect),
-        utc_text(Incident.resolved_at, dialect=dialect),
+        *(utc_text(column, dialect=dialect) for column in DATETIMES),
         Incident.source,
         severity_name(),
         Incident.failure_type,
         Incident.outcome,
-        *(
-            neutralised(column)
-            for column in (
-                Incident.repository,
-                Incident.branch,
-                Incident.commit_sha,
-                Incident.workflow,
-                Incident.job,
-                Incident.run_url,
-                Incident.external_id,
-                Incident.error_message,
-                Incident.root_cause,
-                Incident.suggested_fix,
-            )
-        ),
+        *(neutralised(column) for column in TEXT_BEFORE_CONFIDENCE),
         Incident.confidence,
         tag_text(dialect=dialect),
         Incident.resolution_time_seconds,
-        neutralised(Incident.fix_pull_request_url),
-        neutralised(Incident.fix_branch),
-        neutralised(Incident.fix_commit_sha),
+        *(neutralised(column) for column in TEXT_AFTER_TAGS),
     )
 
 
@@ -249,12 +256,14 @@ def _iter_batches(
 
 def driver_statement(
     session: Session, query: Select[Any]
-) -> tuple[str, dict[str, Any]]:
+) -> tuple[str, dict[str, Any] | list[Any]]:
     """`query` as the SQL and the parameters the driver itself would be given.
 
-    For statements run on the driver's cursor, such as PostgreSQL's COPY, which
-    takes no bound parameters (psycopg merges them into the text, quoted). Each
-    value goes through its column type's conversion, as in an execute.
+    For statements run on the driver's cursor: PostgreSQL's COPY, which takes
+    no bound parameters (psycopg merges them into the text, quoted), and the
+    SQLite export's raw read. Each value goes through its column type's
+    conversion, as in an execute; a positional driver (SQLite's `?`) gets them
+    as a list in the statement's order.
     """
     dialect = session.get_bind().dialect
     compiled = query.compile(dialect=dialect)
@@ -271,6 +280,8 @@ def driver_statement(
         bind_type = compiled.binds[unescaped.get(name, name)].type
         process = bind_type.dialect_impl(dialect).bind_processor(dialect)
         parameters[key] = value if process is None else process(value)
+    if compiled.positional:
+        return state.statement, [parameters[key] for key in state.positiontup or ()]
     return state.statement, parameters
 
 
