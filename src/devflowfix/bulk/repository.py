@@ -153,6 +153,9 @@ def update_incidents(session: Session, changes: list[dict[str, Any]]) -> None:
     not the ORM's bulk update: at 100,000 rows the ORM's per-row bookkeeping
     costs several times the database's own work.
     """
+    # TODO: on SQLite a changed `tags` re-indexes the whole row for full-text
+    # search (log included), most of a bulk update's time; tags need a
+    # full-text document of their own.
     table = cast(Table, Incident.__table__)
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for change in changes:
