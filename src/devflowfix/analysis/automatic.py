@@ -82,4 +82,5 @@ class AutomaticAnalysis:
         log.info(
             "analysis.queued", job_id=job.public_id, incident_id=incident.public_id
         )
+
         return job

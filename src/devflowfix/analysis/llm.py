@@ -133,6 +133,7 @@ class LanguageModel:
         content = response.json()["choices"][0]["message"]["content"]
         if not isinstance(content, str):
             raise TypeError("the message content is not text")
+
         return content
 
     def refine(self, analysis: Analysis, log_text: str) -> Refinement | None:

@@ -124,6 +124,7 @@ class AnalysisScope:
                     Incident.analysed_at < self.analysed_before,
                 )
             )
+
         return conditions
 
 
@@ -180,4 +181,5 @@ def find_incidents_to_analyse(
     )
     found = [(row.id, row.public_id) for row in rows]
     end = found[-1][0] if found else cursor
+
     return AnalysisBatch(found, end, len(found), len(found) < limit)

@@ -282,6 +282,7 @@ def _log_target(
 ) -> tuple[LogTarget | None, str | None]:
     if incident.analysis_status not in NEEDS_LOG:
         return None, None
+
     try:
         return log_target_for(
             session, incident, SecretBox.from_settings(settings)

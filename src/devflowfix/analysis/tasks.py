@@ -225,9 +225,11 @@ class IncidentAnalyser:
 
         if found is None:
             return Outcome(incident_id, "skipped")
+
         failure_type = found.analysis.failure_type.value
         if found.log_error is not None:
             return Outcome(incident_id, "failed", failure_type, found.log_error)
+
         return Outcome(incident_id, "analysed", failure_type)
 
     def _sleep(self, seconds: float) -> None:
