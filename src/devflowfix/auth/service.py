@@ -36,12 +36,14 @@ def ensure_team(session: Session, name: str) -> Team:
             "team",
             "A team name is 1-64 lowercase letters, digits, '-' or '_'.",
         )
+
     team = repository.find_team_by_name(session, name)
     if team is None:
         team = Team(name=name)
         session.add(team)
         session.flush()
         log.info("team.created", team=name)
+
     return team
 
 
@@ -117,6 +119,7 @@ def ensure_service_user(session: Session, team_id: int) -> User:
     team = repository.find_team(session, team_id)
     if team is None:
         raise ValueError(f"no team with id {team_id}")
+
     try:
         # Two first deliveries of a team at once: the unique email lets one in.
         with session.begin_nested():
