@@ -68,6 +68,7 @@ def iter_csv_chunks(
             return
         yield from _reference_chunks(session, conditions, limit, chunk_rows)
         return
+
     query = _limited(_ordered(csv_sqlite.STORED_COLUMNS, conditions), limit)
     yield from csv_sqlite.iter_stored_chunks(session, query, chunk_rows)
 
@@ -145,6 +146,7 @@ def _copy_chunks(
     connection = session.connection().connection.driver_connection
     if not isinstance(connection, psycopg.Connection):
         raise TypeError("COPY needs a psycopg connection")
+
     encoding = connection.info.encoding
     # COPY prints doubles in their shortest exact form only with this setting
     # (the default); LOCAL ends with the export's transaction.

@@ -77,6 +77,7 @@ def iter_stored_chunks(
     connection = session.connection().connection.driver_connection
     if not isinstance(connection, sqlite3.Connection):
         raise TypeError("the stored columns are read through a sqlite3 connection")
+
     cursor = connection.cursor()
     try:
         cursor.execute(statement, parameters)
@@ -227,15 +228,19 @@ def _tags(stored: str) -> str:
     """The tags cell of `repository.tag_text` from the stored JSON text, quoted."""
     if stored == "[]":
         return ""
+
     try:
         tags = json.loads(stored)
     except ValueError:
         raise UnusualValue(stored) from None
     if not isinstance(tags, list) or not all(isinstance(tag, str) for tag in tags):
         raise UnusualValue(stored)
+
     joined = TAG_SEPARATOR.join(tags)
     if UNSURE_TAG_TEXT.search(joined):
         raise UnusualValue(stored)
+
     # As in SQL: the third character of the JSON text decides the apostrophe.
     apostrophe = "'" if stored[2:3] in FORMULA_STARTS else ""
+
     return _field(apostrophe + joined)

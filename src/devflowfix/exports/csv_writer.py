@@ -151,6 +151,7 @@ def write_csv_chunks(
         control.advance(ExportStep.ROWS, written, total)
     if not written:
         control.advance(ExportStep.ROWS, 0, total)
+
     return written
 
 

@@ -71,4 +71,5 @@ def export_incidents(
             status_code=202,
             headers={"Location": status_url},
         )
+
     return download_response(outcome)

@@ -45,6 +45,7 @@ def measured_rate(
         seconds += max(0.0, (completed_at - started_at).total_seconds())
     if incidents == 0 or seconds <= 0:
         return None
+
     return incidents / seconds
 
 

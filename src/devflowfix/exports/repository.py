@@ -275,6 +275,7 @@ def driver_statement(
         for expanded in expansion
     }
     parameters: dict[str, Any] = {}
+
     for key, value in state.parameters.items():
         name = expanded_from.get(key, unescaped.get(key, key))
         bind_type = compiled.binds[unescaped.get(name, name)].type
@@ -282,6 +283,7 @@ def driver_statement(
         parameters[key] = value if process is None else process(value)
     if compiled.positional:
         return state.statement, [parameters[key] for key in state.positiontup or ()]
+
     return state.statement, parameters
 
 

@@ -208,6 +208,7 @@ class ExportJobParameters(BaseModel):
                 )
         elif "days" in given:
             raise ValueError("days belongs to analytics exports, not to incidents")
+
         return self
 
     @property

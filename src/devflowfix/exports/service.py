@@ -83,6 +83,7 @@ class IncidentExport:
             self.filters, self.team_id, now=self.as_of, dialect=dialect
         )
         conditions.append(Incident.created_at <= self.as_of)
+
         return conditions
 
 
@@ -163,6 +164,7 @@ def export_incidents(
     )
     seconds = estimate_export_seconds(session, job.job_type, count)
     log.info("export.queued", job_id=job.public_id, incidents=count)
+
     return QueuedExport(
         job=job,
         incidents=count,
@@ -247,6 +249,7 @@ def write_incident_export(
     matching = repository.count_matching(session, conditions, cap=None)
     context = _report_context(export, matching)
     pages = write_incident_pdf(rows, out, context, total=total, control=control)
+
     return ExportWritten(incidents=rows.count, pages=pages)
 
 

@@ -105,6 +105,7 @@ def _run_export(context: JobContext, parameters: ExportJobParameters) -> dict[st
         output_format=result["format"],
         size_bytes=result["size_bytes"],
     )
+
     return result
 
 
@@ -137,6 +138,7 @@ def _export_incidents(
     }
     if written.pages is not None:
         result["pages"] = written.pages
+
     return result
 
 
