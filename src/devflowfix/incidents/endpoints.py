@@ -53,6 +53,7 @@ def create_incident(
     response.headers["Location"] = absolute_url(
         request, settings, f"/api/v1/incidents/{incident.public_id}"
     )
+
     return IncidentDetail.of(incident)
 
 
