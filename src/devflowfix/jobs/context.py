@@ -177,6 +177,7 @@ class JobContext:
         self._raise_if_stopped()
         if self._session is not None:
             raise RuntimeError("commit_point is called outside a job transaction")
+
         if self._cancellable:
             self._pending["cancellable"] = False
             self._write_pending()

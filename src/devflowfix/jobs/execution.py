@@ -193,6 +193,7 @@ def _call_handler(context: JobContext) -> dict[str, Any] | None:
     result = job_type.handler(context, parameters)
     if result is not None and not _is_json_object(result):
         raise JobFailed("The job's handler returned a result that is not JSON.")
+
     return result
 
 
@@ -249,8 +250,10 @@ def record_completed(
     if not _write_fenced(runtime, context, values):
         _record_lost(runtime, context)
         return None
+
     if result_file is not None:
         runtime.results.keep_only(context.job_id, result_file)
+
     return JobStatus.COMPLETED
 
 
@@ -284,8 +287,10 @@ def record_failed(
     if not _write_fenced(runtime, context, values):
         _record_lost(runtime, context)
         return None
+
     runtime.results.remove_job(context.job_id)
     log.info("job.failed", error=message[:200])
+
     return JobStatus.FAILED
 
 
@@ -314,6 +319,7 @@ def record_retry(
     if not _write_fenced(runtime, context, values, resubmit=True):
         _record_lost(runtime, context)
         return None
+
     if context.result is not None:
         runtime.results.discard(context.result)
 

@@ -129,6 +129,7 @@ def find_job_type(name: str) -> JobType[Any]:
         raise ValidationFailed.for_field(
             "job_type", f"job type {name} is not available on this server"
         )
+
     raise ValidationFailed.for_field(
         "job_type",
         f"unknown job type {name!r}; use one of {', '.join(SPEC_JOB_TYPES)}",

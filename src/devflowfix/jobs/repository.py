@@ -349,6 +349,7 @@ def release_claims(session: Session, tokens: Sequence[str]) -> None:
     """Queue claimed jobs again without counting the attempt."""
     if not tokens:
         return
+
     session.execute(
         update(Job)
         .where(

@@ -104,6 +104,7 @@ def enqueue_job(
     dispatcher.submit(session, job)
     repository.insert_job(session, job)
     log.info("job.queued", job_id=job.public_id, job_type=kind.name)
+
     return job
 
 
@@ -272,7 +273,9 @@ def _cancel_refused(job: Job) -> Conflict:
             f"Job {job.public_id} is {job.status}; only queued or processing jobs "
             "can be cancelled."
         )
+
     step = f" ({job.current_step})" if job.current_step else ""
+
     return Conflict(
         f"Job {job.public_id} can no longer be cancelled: its work has started to "
         f"take effect{step}, so it runs to its end."
@@ -324,6 +327,7 @@ def find_download(
     path = ResultStore(settings.results_dir).resolve(job.result_path)
     if not path.is_file():
         raise Gone(f"The result of job {job_id} is no longer available.")
+
     return ResultDownload(
         path=path,
         filename=job.result_filename,
