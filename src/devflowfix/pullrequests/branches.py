@@ -197,6 +197,7 @@ def _choose_base(
         raise ValidationFailed.for_field(
             "base_branch", f"the base branch cannot be the fix branch {branch}"
         )
+
     return base
 
 

@@ -79,11 +79,13 @@ class LanguageModelProposer:
                 "The language model proposed no change for this incident; "
                 "give `patch` or `files`."
             )
+
         log.info(
             "pull_request.proposed",
             incident_id=incident.incident_id,
             files=len(answer["files"]) if isinstance(answer["files"], dict) else 0,
         )
+
         return {"files": answer["files"]}
 
 
@@ -104,6 +106,7 @@ def proposal_prompt(incident: FixTarget, base: BaseTree) -> str:
         text = base.read_file(path)
         if text is not None and len(text) <= MAX_FILE_CHARS:
             sections.append(f"Current content of {path}:\n```\n{text}\n```")
+
     return "\n\n".join(sections)
 
 
@@ -122,6 +125,7 @@ def named_files(incident: FixTarget, paths: list[str]) -> list[str]:
 
         if len(found) >= MAX_SHOWN_FILES:
             break
+
     return found[:MAX_SHOWN_FILES]
 
 

@@ -218,6 +218,7 @@ def _resolve_remote(
             f"no {remote.provider.value} token is configured for the team; an admin "
             f"sets one with PUT /api/v1/integrations/{remote.provider.value}",
         )
+
     return remote
 
 
