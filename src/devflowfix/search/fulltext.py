@@ -98,6 +98,7 @@ def _fts5_phrase(phrase: Phrase) -> str:
 def _tsquery_phrase(phrase: Phrase) -> str:
     if len(phrase.words) == 1:
         return _lexeme(phrase.words[0], prefix=phrase.prefix)
+
     # One weight throughout keeps the phrase inside one field (see 0002_search).
     # TODO: tsvector positions stop at 16,383, so a phrase past that word of an
     # incident's texts (a long log) is not found on PostgreSQL.
@@ -108,6 +109,7 @@ def _tsquery_phrase(phrase: Phrase) -> str:
         )
         for weight in VECTOR_WEIGHTS
     ]
+
     return "(" + " | ".join(f"({alternative})" for alternative in alternatives) + ")"
 
 
@@ -134,6 +136,7 @@ def compile_query(search_query: str) -> TextQuery:
             "The search needs at least one word or number to match; punctuation "
             "and symbols alone match nothing.",
         )
+
     return TextQuery(tuple(positives), tuple(negatives))
 
 
@@ -150,6 +153,7 @@ def _phrase_of(term: Term) -> Phrase | None:
         raise ValidationFailed.for_field(
             "search_query", f"A phrase of the search has over {MAX_PHRASE_WORDS} words."
         )
+
     return Phrase(tuple(words), prefix=term.prefix)
 
 
@@ -186,6 +190,7 @@ def matches_row_by_row(query: TextQuery, dialect: str) -> ColumnElement[bool]:
             .select_from(FTS_TABLE)
             .where(FTS_TABLE.c.rowid == Incident.id, _fts5_match(query))
         )
+
     return SEARCH_VECTOR.op("@@")(_tsquery_of(query))
 
 
@@ -235,6 +240,7 @@ def count_matches_up_to(session: Session, query: TextQuery, cap: int) -> int:
     if session.get_bind().dialect.name == "sqlite":
         inner = fts5_matches(query).limit(cap + 1).subquery()
         return int(session.scalar(select(func.count()).select_from(inner)) or 0)
+
     # TODO: the estimate judges a 1% word or a phrase of common words broad, and
     # the broad walk then takes seconds per page on PostgreSQL at a million
     # incidents (docs/benchmarks.md); it needs a count of actual matches.
@@ -277,6 +283,7 @@ def _term_statistics(session: Session) -> TermStatistics:
     cached = _statistics.get(key)
     if cached is not None and time.monotonic() - cached.read_at < STATISTICS_SECONDS:
         return cached
+
     row = session.execute(
         text(
             "SELECT c.reltuples, s.most_common_elems::text::text[], "
@@ -293,6 +300,7 @@ def _term_statistics(session: Session) -> TermStatistics:
         read_at=time.monotonic(),
     )
     _statistics[key] = statistics
+
     return statistics
 
 
@@ -307,6 +315,7 @@ def matching_ids(
     """Those of `incident_ids` whose text matches `query`, in one or few reads."""
     if not incident_ids:
         return set()
+
     low, high = min(incident_ids), max(incident_ids)
     narrow = high - low <= RANGE_SPREAD * len(incident_ids)
     if session.get_bind().dialect.name != "sqlite":
@@ -316,7 +325,9 @@ def matching_ids(
         # by date is a short id range; FTS5 reads just that part of its lists.
         in_range = fts5_matches(query).where(FTS_TABLE.c.rowid.between(low, high))
         return set(session.scalars(in_range)) & set(incident_ids)
+
     each = fts5_matches(query).where(FTS_TABLE.c.rowid.in_(incident_ids))
+
     return set(session.scalars(each))
 
 
@@ -329,6 +340,7 @@ def _postgres_matching_ids(
             select(Incident.id).where(Incident.id.in_(incident_ids), match)
         )
         return set(found)
+
     # Testing each row of the window reads (and decompresses) every vector in
     # it; the GIN index and the id range combined in one bitmap read only the
     # rows that hold the words. The broad plan turned bitmaps off; this one

@@ -128,10 +128,12 @@ class Ordering:
         key_segment, raw_value, incident_id = key
         if segment.kind != key_segment:
             return None
+
         descending = self.descending != reverse
         if segment.kind == EMPTY:
             column: ColumnElement[int] = self.incident_id
             return column < incident_id if descending else column > incident_id
+
         value = parse_sort_value(self.field, raw_value)
         if self.field == SortField.RELEVANCE:
             # Scores are computed, not stored: compare without row values so
@@ -139,6 +141,7 @@ class Ordering:
             return _beyond_pair(
                 self.value, self.incident_id, value, incident_id, descending
             )
+
         left = tuple_(self.value, self.incident_id)
         # Bound with the columns' own types: a row value would otherwise bind
         # with the storage type, and severity is stored as its rank.
@@ -146,6 +149,7 @@ class Ordering:
             literal(value, type_=self.value.type),
             literal(incident_id, type_=Incident.id.type),
         )
+
         return left < right if descending else left > right
 
     def segments_from(self, key: SortKey, *, reverse: bool) -> list[Segment]:

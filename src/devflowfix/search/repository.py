@@ -78,6 +78,7 @@ def field_conditions(
     for tag in filters.tags or ():
         conditions.append(_has_tag(tag, team_id))
     conditions.extend(_date_conditions(filters, now))
+
     return conditions
 
 
@@ -115,6 +116,7 @@ def _date_conditions(
     window = filters.date_range(now)
     if window is None:
         return []
+
     conditions: list[ColumnElement[bool]] = []
     if window.start is not None:
         conditions.append(Incident.created_at >= window.start)
@@ -124,6 +126,7 @@ def _date_conditions(
             if window.end_inclusive
             else Incident.created_at < window.end
         )
+
     return conditions
 
 
@@ -168,6 +171,7 @@ def plan_search(
         return SearchPlan(
             Incident.__table__, selected, Ordering.of(sort_by, sort_order), selected
         )
+
     matches = fulltext.count_matches_up_to(session, text_query, broad_limit)
     broad = matches > broad_limit
     settings = _planner_settings(dialect, broad=broad)
@@ -182,6 +186,7 @@ def plan_search(
         return _relevance_plan(
             session, text_query, conditions, sort_order, selected, settings, limit
         )
+
     ordering = Ordering.of(sort_by, sort_order)
     if broad:
         return SearchPlan(
@@ -192,6 +197,7 @@ def plan_search(
             settings,
             verify=text_query,
         )
+
     return SearchPlan(Incident.__table__, selected, ordering, selected, settings)
 
 
@@ -225,6 +231,7 @@ def _relevance_plan(
         newest = Incident.id.desc()
     if limit is not None:
         ranked = ranked.order_by(newest).limit(limit)
+
     candidates = ranked.subquery("candidates")
     ordering = Ordering.of(
         SortField.RELEVANCE,
@@ -234,6 +241,7 @@ def _relevance_plan(
     )
     if limit is None:
         return SearchPlan(candidates, (), ordering, matches, settings)
+
     return SearchPlan(
         candidates,
         (),
@@ -267,6 +275,7 @@ def _segment_query(
         beyond = ordering.beyond(segment, key, reverse=reverse)
         if beyond is not None:
             query = query.where(beyond)
+
     return query.order_by(*ordering.order_by(segment, reverse=reverse))
 
 
@@ -283,6 +292,7 @@ def fetch_page(
         return _fetch_verified(
             session, plan, None, skip=offset, limit=limit, reverse=False
         )
+
     keys: list[SortKey] = []
     skip = offset
     for segment in plan.ordering.segments():
@@ -295,6 +305,7 @@ def fetch_page(
             skip = 0
         elif skip:
             skip -= _count_segment(session, plan, segment, cap=skip)
+
     return keys
 
 
@@ -308,12 +319,14 @@ def fetch_beyond(
     _prepare(session, plan)
     if plan.verify is not None:
         return _fetch_verified(session, plan, key, skip=0, limit=limit, reverse=reverse)
+
     keys: list[SortKey] = []
     for segment in plan.ordering.segments_from(key, reverse=reverse):
         query = _segment_query(plan, segment, reverse=reverse, key=key)
         keys.extend(_keys(plan, session.execute(query.limit(limit - len(keys))).all()))
         if len(keys) >= limit:
             break
+
     return keys
 
 
@@ -341,6 +354,7 @@ def _fetch_verified(
     keys: list[SortKey] = []
     if plan.verify is None:
         return keys
+
     for segment in segments:
         found, skip = _walk_verified(
             session,
@@ -355,6 +369,7 @@ def _fetch_verified(
         keys.extend(found)
         if len(keys) >= limit:
             break
+
     return keys
 
 
@@ -395,6 +410,7 @@ def _walk_verified(
             break
         position = plan.ordering.key_of(rows[-1][1], rows[-1][0])
         window = min(window * 4, LARGEST_WINDOW)
+
     return found, skip
 
 
@@ -426,6 +442,7 @@ def count_matches(session: Session, plan: SearchPlan, *, cap: int) -> int:
         return len(
             _fetch_verified(session, plan, None, skip=0, limit=cap + 1, reverse=False)
         )
+
     inner = (
         select(literal(1))
         .select_from(Incident)
@@ -433,6 +450,7 @@ def count_matches(session: Session, plan: SearchPlan, *, cap: int) -> int:
         .limit(cap + 1)
         .subquery()
     )
+
     return int(session.scalar(select(func.count()).select_from(inner)) or 0)
 
 

@@ -152,8 +152,10 @@ def read_spec(request: SearchRequest, secret_key: str, *, now: datetime) -> Sear
             include_facets=request.include_facets,
             resolved_at=now,
         )
+
     cursor = decode_cursor(request.cursor, secret_key)
     _check_key(cursor)
+
     return SearchSpec(
         filters=cursor.filters,
         sort_by=cursor.sort_by,
@@ -185,12 +187,14 @@ def _page_window(session: Session, plan: SearchPlan, spec: SearchSpec) -> PageWi
         offset = (spec.page - 1) * size
         keys = repository.fetch_page(session, plan, offset=offset, limit=size + 1)
         return PageWindow(keys[:size], spec.page > 1, len(keys) > size)
+
     backwards = spec.direction == "previous"
     keys = repository.fetch_beyond(
         session, plan, spec.key, limit=size + 1, reverse=backwards
     )
     if backwards:
         return PageWindow(keys[:size][::-1], len(keys) > size, True)
+
     return PageWindow(keys[:size], True, len(keys) > size)
 
 
@@ -221,6 +225,7 @@ def _facets(
     severities = Counter(str(row[1]) for row in rows)
     outcomes = Counter(row[2] for row in rows)
     failure_types = Counter(row[3] for row in rows)
+
     return FacetCounts(
         sources={value: sources[value] for value in Source},
         severities={value: severities[value] for value in Severity},
@@ -300,6 +305,7 @@ def _cursor(
 ) -> str | None:
     if not window.keys:
         return None
+
     if direction == "next":
         if not window.has_next:
             return None
@@ -320,6 +326,7 @@ def _cursor(
         direction=direction,
         key=key,
     )
+
     return encode_cursor(cursor, secret_key)
 
 
@@ -335,6 +342,7 @@ def query_items(spec: SearchSpec, page: int) -> list[tuple[str, str]]:
         items.append(("highlight", "true"))
     if spec.include_facets:
         items.append(("include_facets", "true"))
+
     return items
 
 
