@@ -52,6 +52,7 @@ async def webhook_body(request: Request, settings: SettingsDep) -> bytes:
         if size > limit:
             raise PayloadTooLarge(f"A webhook body is at most {limit} bytes.")
         chunks.append(chunk)
+
     return b"".join(chunks)
 
 
@@ -79,6 +80,7 @@ def _receive(
         max_log_bytes=settings.max_error_log_bytes,
         analysis=analysis,
     )
+
     return _answer(result, request, settings)
 
 

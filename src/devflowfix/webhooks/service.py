@@ -106,6 +106,7 @@ def _payload(delivery: Delivery) -> dict[str, Any]:
         raise InvalidPayload() from exc
     if not isinstance(payload, dict):
         raise InvalidPayload()
+
     return payload
 
 
@@ -238,6 +239,7 @@ def _remember_delivery(
 ) -> None:
     if not verified.delivery_id:
         return
+
     try:
         with session.begin_nested():
             repository.add_delivery(
