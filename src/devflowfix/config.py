@@ -93,6 +93,7 @@ class Settings(BaseSettings):
                 raise ValueError(
                     "DEVFLOWFIX_SECRET_KEY must be at least 32 characters in production"
                 )
+
         return self
 
     @property

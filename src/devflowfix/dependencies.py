@@ -110,6 +110,7 @@ def require_json(request: Request) -> None:
     """Refuse a request body that is not JSON with a 415."""
     if request.method not in {"POST", "PUT", "PATCH"}:
         return
+
     has_body = request.headers.get("content-length", "0") != "0" or (
         "transfer-encoding" in request.headers
     )
