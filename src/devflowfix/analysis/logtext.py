@@ -92,6 +92,7 @@ class LogView:
         self.error_lines = error_lines or []
         self.text = "\n".join(lines)
         self.lowered = self.text.lower()
+
         self.offsets: list[int] = []
         position = 0
         for line in lines:

@@ -77,6 +77,7 @@ def _rows(
         .order_by(Incident.created_at.desc(), Incident.id.desc())
         .limit(limit)
     )
+
     return [
         Candidate(
             incident_id=row.public_id,
