@@ -136,6 +136,7 @@ def load_settings(connection: Connection) -> Iterator[None]:
     driver.execute(f"PRAGMA cache_size = -{SQLITE_LOAD_CACHE_KIB}")
     # The loader writes only rows that reference its own team, user and incidents.
     driver.execute("PRAGMA foreign_keys = OFF")
+
     try:
         yield
     finally:
