@@ -186,6 +186,7 @@ def _reference_chunks(
         session, conditions, limit=limit, batch_size=chunk_rows
     )
     batch: list[Sequence[Any]] = []
+
     for record in records:
         batch.append(record)
         if len(batch) == chunk_rows:

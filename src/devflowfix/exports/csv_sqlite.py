@@ -129,6 +129,7 @@ def stored_line(row: Sequence[Any]) -> str:
         fix_branch,
         fix_commit_sha,
     ) = row
+
     return ",".join(
         (
             _field(public_id),

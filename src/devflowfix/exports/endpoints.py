@@ -56,6 +56,7 @@ def export_incidents(
         dispatcher=dispatcher,
         settings=settings,
     )
+
     if isinstance(outcome, service.QueuedExport):
         status_url = absolute_url(
             request, settings, f"/api/v1/jobs/{outcome.job.public_id}"

@@ -305,6 +305,7 @@ def export_analytics(
     report = compute_analytics(session, user, days=query.days, now=now)
     filename = analytics_filename(query.output_format, query.days, now)
     media_type = query.output_format.media_type
+
     if query.output_format is ExportFormat.CSV:
         content = analytics_csv(report)
     else:

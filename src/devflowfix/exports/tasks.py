@@ -153,6 +153,7 @@ def _export_analytics(
         export = service.export_analytics(
             session, _user(context, session), query, now=context.created_at
         )
+
     with context.open_result(export.filename, export.media_type) as out:
         for chunk in export.chunks:
             out.write(chunk)
