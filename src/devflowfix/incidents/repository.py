@@ -62,6 +62,7 @@ def change_tag_rows(
     by_tag: dict[str, list[int]] = {}
     for incident_id, tag in removed:
         by_tag.setdefault(tag, []).append(incident_id)
+
     for tag, incident_ids in by_tag.items():
         session.execute(
             delete(IncidentTag).where(

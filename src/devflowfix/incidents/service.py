@@ -74,6 +74,7 @@ def create_incident(
         error_log=cap_log(data.error_log, max_log_bytes),
         resolution_time_seconds=resolution_seconds(happened_at, data.resolved_at),
     )
+
     repository.add_incident(session, incident)
     if analysis is not None:
         analysis.queue(session, incident)
