@@ -92,6 +92,7 @@ def _github_log(
         "Accept": "application/vnd.github+json",
         "X-GitHub-Api-Version": "2022-11-28",
     }
+
     repository = target.details["repository"]
     base = f"{target.api_url}/repos/{repository}/actions"
     job_ids = list(target.details.get("job_ids") or [])
