@@ -264,6 +264,7 @@ class JobContext:
             finished,
         ):
             yield stream
+
         previous, self._result = self._result, finished[0]
         if previous is not None:
             self._results.discard(previous)
