@@ -156,6 +156,7 @@ def token(
             user = auth_service.find_user(session, email)
     finally:
         database.dispose()
+
     if user is None:
         console.print(f"[red]Error:[/red] no user {email}.")
         raise typer.Exit(1)

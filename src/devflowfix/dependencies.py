@@ -116,6 +116,7 @@ def require_json(request: Request) -> None:
     )
     content_type = request.headers.get("content-type", "")
     media_type = content_type.split(";", 1)[0].strip().lower()
+
     if has_body and not (
         media_type == "application/json" or media_type.endswith("+json")
     ):
