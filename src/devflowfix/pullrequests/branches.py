@@ -193,6 +193,7 @@ def _choose_base(
             "base_branch",
             "the repository has no default branch (is it empty?); give base_branch",
         )
+
     if base == branch:
         raise ValidationFailed.for_field(
             "base_branch", f"the base branch cannot be the fix branch {branch}"
