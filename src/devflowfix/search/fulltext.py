@@ -130,6 +130,7 @@ def compile_query(search_query: str) -> TextQuery:
         phrase = _phrase_of(term)
         if phrase is not None:
             (negatives if term.negated else positives).append(phrase)
+
     if not positives:
         raise ValidationFailed.for_field(
             "search_query",
