@@ -10,12 +10,12 @@ files. The answer then goes through the same validation as a request's
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
 import structlog
 
+from devflowfix.analysis.extract import LIBRARY_PATHS, REFERENCE
 from devflowfix.analysis.llm import (
     MODEL_FAILURES,
     LanguageModel,
@@ -33,8 +33,6 @@ MAX_LISTED_FILES = 300
 MAX_SHOWN_FILES = 3
 MAX_FILE_CHARS = 20_000
 LOG_TAIL_CHARS = 6_000
-# A relative path with an extension, as compilers and test runners print them.
-PATH_IN_TEXT = re.compile(r"(?<![\w/.-])/?(?:[\w.-]+/)*[\w-]+\.[A-Za-z0-9]{1,8}\b")
 SYSTEM_PROMPT = (
     "You fix CI/CD failures. Answer with one JSON object of the form "
     '{"files": {"<path>": "<the whole new content of the file>"}}: only the '
@@ -113,12 +111,17 @@ def proposal_prompt(incident: FixTarget, base: BaseTree) -> str:
 def named_files(incident: FixTarget, paths: list[str]) -> list[str]:
     """Files of the repository that the error or the log mentions, first named first.
 
-    A log names files by their path from wherever the job ran, so a mention
-    matches a repository file when one ends with the other.
+    Mentions are found as the analysis finds file references, library frames
+    left out. A log names files by their path from wherever the job ran, so a
+    mention matches a repository file when one ends with the other.
     """
     text = f"{incident.error_message}\n{(incident.error_log or '')[-LOG_TAIL_CHARS:]}"
     found: list[str] = []
-    for mention in PATH_IN_TEXT.findall(text):
+    for match in REFERENCE.finditer(text):
+        mention = match["py_path"] or match["path"]
+        if any(marker in mention for marker in LIBRARY_PATHS):
+            continue
+
         for path in paths:
             if path not in found and _same_file(mention, path):
                 found.append(path)
