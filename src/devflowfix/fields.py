@@ -35,6 +35,23 @@ def _as_utc(value: datetime) -> datetime:
         raise ValueError("the date-time is out of range once moved to UTC") from None
 
 
+def trimmed(value: str) -> str:
+    """The text without surrounding whitespace; blank text is refused.
+
+    Used after the length constraints rather than `strip_whitespace`, so that the
+    published schema judges the text as sent: stripping first would accept text
+    longer than the schema's maximum.
+    """
+    stripped = value.strip()
+    if not stripped:
+        raise ValueError("must not be blank")
+    return stripped
+
+
+def _normal_tag(tag: str) -> str:
+    return tag.strip().lower()
+
+
 def _unique(values: list[str]) -> list[str]:
     return list(dict.fromkeys(values))
 
@@ -44,13 +61,12 @@ UTCDatetime = Annotated[
 ]
 Tag = Annotated[
     str,
+    # The pattern and the length judge the tag as sent, surrounding whitespace
+    # included, so the published schema and the service agree on what is valid.
     StringConstraints(
-        strip_whitespace=True,
-        to_lower=True,
-        min_length=1,
-        max_length=64,
-        pattern=r"^[A-Za-z0-9_.:/+#@-]+$",
+        min_length=1, max_length=64, pattern=r"^\s*[A-Za-z0-9_.:/+#@-]+\s*$"
     ),
+    AfterValidator(_normal_tag),
 ]
 Tags = Annotated[
     list[Tag],

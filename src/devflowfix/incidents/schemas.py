@@ -6,20 +6,20 @@ from datetime import datetime
 from typing import Annotated, Any, Self
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
     StringConstraints,
 )
 
-from devflowfix.fields import Tags, UTCDatetime
+from devflowfix.fields import Tags, UTCDatetime, trimmed
 from devflowfix.models import Incident
 from devflowfix.vocabulary import FailureType, Outcome, Severity, Source
 
 Repository = Annotated[
     str,
     StringConstraints(
-        strip_whitespace=True,
         max_length=255,
         pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+$",
     ),
@@ -29,7 +29,7 @@ Repository = Annotated[
     ),
 ]
 ShortText = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)
+    str, StringConstraints(min_length=1, max_length=255), AfterValidator(trimmed)
 ]
 LongText = Annotated[str, Field(max_length=20_000)]
 CommitSha = Annotated[str, Field(pattern=r"^[0-9a-fA-F]{7,64}$")]

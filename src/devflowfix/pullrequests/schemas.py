@@ -22,6 +22,7 @@ from pydantic import (
     model_validator,
 )
 
+from devflowfix.fields import trimmed
 from devflowfix.pullrequests.paths import check_repository_path, patch_paths
 from devflowfix.pullrequests.remotes import RepositoryForm, classify_repository
 
@@ -84,7 +85,8 @@ FileContent = Annotated[str, AfterValidator(_check_file_content)]
 Patch = Annotated[str, Field(min_length=1), AfterValidator(_check_patch)]
 BranchName = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=255),
+    StringConstraints(min_length=1, max_length=255),
+    AfterValidator(trimmed),
     AfterValidator(check_branch_name),
 ]
 
@@ -132,7 +134,9 @@ class PullRequestParameters(FixChanges):
     incident_id: Annotated[str, Field(pattern=r"^inc_[0-9a-f]{12}$")]
     repository: (
         Annotated[
-            str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1024)
+            str,
+            StringConstraints(min_length=1, max_length=1024),
+            AfterValidator(trimmed),
         ]
         | None
     ) = Field(
@@ -147,9 +151,8 @@ class PullRequestParameters(FixChanges):
     title: (
         Annotated[
             str,
-            StringConstraints(
-                strip_whitespace=True, min_length=1, max_length=MAX_TITLE_CHARS
-            ),
+            StringConstraints(min_length=1, max_length=MAX_TITLE_CHARS),
+            AfterValidator(trimmed),
         ]
         | None
     ) = None
