@@ -25,6 +25,23 @@ def redact_secrets(_logger: WrappedLogger, _name: str, event: EventDict) -> Even
     return event
 
 
+class _StandardError(logging.StreamHandler):  # type: ignore[type-arg]
+    """A handler writing to whatever `sys.stderr` is when a line is written.
+
+    The stream of a plain StreamHandler is fixed when it is made; a process that
+    swaps `sys.stderr` later (a test runner capturing output) would leave it
+    writing to a closed file.
+    """
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
+
+
 def configure_logging(*, json_lines: bool, level: str = "INFO") -> None:
     """Configure structlog and the standard library once for the process."""
     shared: list[Processor] = [
@@ -61,7 +78,7 @@ def configure_logging(*, json_lines: bool, level: str = "INFO") -> None:
         foreign_pre_chain=shared, processors=final
     )
 
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StandardError()
     handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]
