@@ -220,7 +220,7 @@ def latencies(directory: Path, runs: int) -> tuple[list[float], list[float]]:
         )
         started = Processes(environment, directory)
         try:
-            base_url = started.serve()
+            base_url = started.serve().url
             with httpx.Client(base_url=base_url, timeout=30) as client:
                 webhook = [
                     deliver(client, api, headers, log, 9000 + 10 * run)

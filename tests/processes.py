@@ -16,6 +16,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -65,6 +66,14 @@ def own_database(kind: str, tmp_path: Path, name: str) -> Iterator[str]:
             connection.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
 
+@dataclass(frozen=True)
+class Server:
+    """A running `devflowfix serve`: its base URL and its process."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+
+
 class Processes:
     """`devflowfix` commands run with `environment`, logging into `logs`."""
 
@@ -83,17 +92,20 @@ class Processes:
         self.started.append(process)
         return process
 
-    def serve(self, *, timeout: float = 60.0) -> str:
-        """Start `devflowfix serve` on a free port; its base URL once it answers."""
-        port = free_port()
+    def serve(
+        self, *, port: int | None = None, ready: str = "/healthz", timeout: float = 60.0
+    ) -> Server:
+        """Start `devflowfix serve` on `port` (else a free one); it once `ready`
+        answers 200."""
+        port = port or free_port()
         process = self.start("serve", "--port", str(port))
         base_url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + timeout
-        while not answers(f"{base_url}/healthz"):
+        while not answers(f"{base_url}{ready}"):
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"the server did not start:\n{self.output()}")
             time.sleep(0.05)
-        return base_url
+        return Server(base_url, process)
 
     def output(self) -> str:
         """What the processes wrote so far, for a failure message."""

@@ -23,11 +23,13 @@ from devflowfix.db.migrate import upgrade_to_head
 from devflowfix.vocabulary import Role
 from factories import auth_headers, incident_payload, make_user
 
-# Schemathesis reads the schema when the module is collected, so the app (whose
-# database is only opened on first use) is built here and migrated by a fixture.
+# Schemathesis reads the schema when the module is collected, so the app is
+# built here, on a database migrated first: reading the schema starts the app,
+# and its job runner's housekeeping needs the tables.
 _DIRECTORY = Path(tempfile.mkdtemp(prefix="devflowfix-fuzz-"))
 _SETTINGS = make_settings(f"sqlite:///{_DIRECTORY / 'fuzz.db'}", _DIRECTORY)
 _DATABASE = Database.from_settings(_SETTINGS)
+upgrade_to_head(_DATABASE.engine)
 _APP = create_app(_SETTINGS, database=_DATABASE)
 
 schema = schemathesis.openapi.from_asgi("/openapi.json", _APP)
@@ -35,7 +37,6 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", _APP)
 
 @pytest.fixture(scope="module")
 def fuzz_headers() -> Iterator[dict[str, str]]:
-    upgrade_to_head(_DATABASE.engine)
     headers = auth_headers(make_user(_DATABASE, role=Role.ADMIN), _SETTINGS)
     with TestClient(_APP) as client:
         client.post("/api/v1/incidents", json=incident_payload(), headers=headers)

@@ -77,7 +77,7 @@ def processes(database_url: str, database: Database, tmp_path: Path) -> Iterator
     )
     started = Processes(environment, tmp_path)
     try:
-        base_url = started.serve()
+        base_url = started.serve().url
         if not database.is_sqlite:
             started.start("worker")
         yield base_url

@@ -31,7 +31,7 @@ from devflowfix.models import Incident, Job
 from devflowfix.vocabulary import Role
 from factories import make_incidents, make_user
 from job_helpers import wait_until
-from processes import Processes, answers, free_port, own_database
+from processes import Processes, own_database
 
 pytestmark = pytest.mark.slow
 
@@ -110,12 +110,9 @@ def _kill_mid_job(
 def _serve_and_enqueue(
     processes: Processes, settings: Settings, token: str
 ) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    server = processes.start("serve", "--port", str(port))
-    base = f"http://127.0.0.1:{port}"
-    wait_until(lambda: answers(f"{base}/healthz"), timeout=60, what="the server")
+    server = processes.serve()
     response = httpx.post(
-        f"{base}/api/v1/jobs",
+        f"{server.url}/api/v1/jobs",
         json={
             "job_type": "bulk_update",
             "parameters": {
@@ -126,7 +123,7 @@ def _serve_and_enqueue(
         headers={"Authorization": f"Bearer {token}"},
     )
     assert response.status_code == 201, response.text
-    return server, response.json()["job_id"]
+    return server.process, response.json()["job_id"]
 
 
 def _work_and_enqueue(
@@ -174,9 +171,10 @@ def test_a_killed_bulk_job_finishes_after_a_restart_changing_each_incident_once(
     progress_at_kill = _kill_mid_job(database, job_id, first)
     assert _job(database, job_id).status == "processing"
 
-    processes.start(
-        *(["serve", "--port", str(free_port())] if database.is_sqlite else ["worker"])
-    )
+    if database.is_sqlite:
+        processes.serve()
+    else:
+        processes.start("worker")
     done = wait_until(
         lambda: (
             (job := _job(database, job_id)).status != "processing"

@@ -11,7 +11,6 @@ test's temporary directory as `final-job.json`.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ from devflowfix.vocabulary import Role
 from factories import PASSWORD, git, incident_payload, make_user, remote_refs
 from forge import FORGE_TOKEN, FakeForge
 from job_helpers import FINAL_STATUSES, wait_until
-from processes import Processes, answers, free_port, own_database
+from processes import Processes, free_port, own_database, service_environment
 
 pytestmark = pytest.mark.slow
 
@@ -93,23 +92,20 @@ def server(
     """The base URL of a running server (and, on PostgreSQL, a worker)."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    environment = {
-        **os.environ,
-        "DEVFLOWFIX_DATABASE_URL": served_url,
-        "DEVFLOWFIX_SECRET_KEY": TEST_SECRET_KEY,
-        "DEVFLOWFIX_ENV": "test",
-        "DEVFLOWFIX_PUBLIC_URL": base,
-        "DEVFLOWFIX_RESULTS_DIR": str(tmp_path / "results"),
-        "DEVFLOWFIX_LOG_LEVEL": "DEBUG",
-        "DEVFLOWFIX_LOG_JSON": "true",
-        "DEVFLOWFIX_JOB_WORKERS": "1",
-    }
+    environment = service_environment(
+        served_url,
+        tmp_path,
+        secret_key=TEST_SECRET_KEY,
+        public_url=base,
+        log_level="DEBUG",
+        log_json="true",
+        job_workers="1",
+    )
     processes = Processes(environment, tmp_path)
-    processes.start("serve", "--port", str(port))
-    if not database.is_sqlite:
-        processes.start("worker")
     try:
-        wait_until(lambda: answers(f"{base}/readyz"), timeout=60, what="the server")
+        processes.serve(port=port, ready="/readyz")
+        if not database.is_sqlite:
+            processes.start("worker")
         yield base, processes
     finally:
         processes.stop_all()
