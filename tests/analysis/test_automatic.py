@@ -101,7 +101,7 @@ def test_a_new_incident_is_queued_for_the_teams_service_user(
     assert job.team_id == member.team_id
 
 
-def test_the_poster_sees_no_job_of_their_own(
+def test_a_member_who_posted_sees_no_job_of_their_own(
     client: TestClient, headers: dict[str, str]
 ) -> None:
     post_incident(client, headers)
@@ -111,6 +111,44 @@ def test_the_poster_sees_no_job_of_their_own(
 
     assert (listed["jobs"], listed["total"]) == ([], 0)
     assert statistics["statistics"]["active_jobs"] == 0
+
+
+def test_a_team_admin_sees_and_cancels_the_teams_automatic_job(
+    client: TestClient, database: Database, settings: Settings, headers: dict[str, str]
+) -> None:
+    incident = post_incident(client, headers)
+    [(job, _)] = automatic_jobs(database)
+    admin = auth_headers(make_user(database, role=Role.ADMIN), settings)
+
+    listed = client.get("/api/v1/jobs", headers=admin).json()
+    active = client.get("/api/v1/jobs/active", headers=admin).json()
+    statistics = client.get("/api/v1/jobs/stats/overview", headers=admin).json()
+    shown = client.get(f"/api/v1/jobs/{job.public_id}", headers=admin).json()
+    cancelled = client.post(f"/api/v1/jobs/{job.public_id}/cancel", headers=admin)
+
+    assert [listed_job["job_id"] for listed_job in listed["jobs"]] == [job.public_id]
+    assert [active_job["job_id"] for active_job in active["jobs"]] == [job.public_id]
+    assert statistics["statistics"]["active_jobs"] == 1
+    assert shown["parameters"] == {"incident_ids": [incident["incident_id"]]}
+    assert (cancelled.status_code, cancelled.json()["status"]) == (200, "cancelled")
+
+
+def test_another_teams_admin_cannot_see_the_automatic_job(
+    client: TestClient, database: Database, settings: Settings, headers: dict[str, str]
+) -> None:
+    post_incident(client, headers)
+    [(job, _)] = automatic_jobs(database)
+    outsider = auth_headers(
+        make_user(database, team="globex", role=Role.ADMIN), settings
+    )
+
+    listed = client.get("/api/v1/jobs", headers=outsider).json()
+    shown = client.get(f"/api/v1/jobs/{job.public_id}", headers=outsider)
+    cancelled = client.post(f"/api/v1/jobs/{job.public_id}/cancel", headers=outsider)
+
+    assert (listed["jobs"], listed["total"]) == ([], 0)
+    assert (shown.status_code, cancelled.status_code) == (404, 404)
+    assert automatic_jobs(database)[0][0].status == "queued"
 
 
 def test_a_burst_of_incidents_joins_one_waiting_job(

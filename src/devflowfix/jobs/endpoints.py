@@ -108,7 +108,10 @@ def list_jobs(
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> JobPage:
-    """Your jobs, newest first, optionally of one type or status."""
+    """Your jobs, newest first, optionally of one type or status.
+
+    A team admin also sees the team's automatic analysis jobs.
+    """
     jobs, total = service.page_jobs(
         session,
         user,
@@ -128,7 +131,10 @@ def list_jobs(
 
 @router.get("/active", response_model=ActiveJobs)
 def list_active_jobs(session: SessionDep, user: CurrentUser) -> ActiveJobs:
-    """Your queued and processing jobs, oldest first."""
+    """Your queued and processing jobs, oldest first.
+
+    A team admin also sees the team's automatic analysis jobs.
+    """
     jobs = service.list_active_jobs(session, user)
     return ActiveJobs(count=len(jobs), jobs=[ActiveJob.of(job) for job in jobs])
 

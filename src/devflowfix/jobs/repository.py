@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from devflowfix.models import Job, User
 from devflowfix.models.base import UTCDateTime
-from devflowfix.vocabulary import ACTIVE_JOB_STATUSES, JobStatus
+from devflowfix.vocabulary import ACTIVE_JOB_STATUSES, JobStatus, Role
 
 ACTIVE = [status.value for status in ACTIVE_JOB_STATUSES]
 JOBS = cast(Table, Job.__table__)
@@ -73,10 +73,22 @@ def insert_job(session: Session, job: Job) -> Job:
     return job
 
 
-def find_job(session: Session, user_id: int, public_id: str) -> Job | None:
-    """The user's job with this public id; other users' jobs are invisible."""
+def visible_to(user: User) -> ColumnElement[bool]:
+    """The jobs `user` may see: their own and, for a team admin, the team's
+    automatic jobs, which belong to its service user. Nobody else's."""
+    if user.role != Role.ADMIN.value:
+        return Job.user_id == user.id
+
+    service_user = select(User.id).where(
+        User.team_id == user.team_id, User.is_service.is_(True)
+    )
+    return or_(Job.user_id == user.id, Job.user_id.in_(service_user))
+
+
+def find_job(session: Session, user: User, public_id: str) -> Job | None:
+    """The job with this public id if `user` may see it; others are invisible."""
     return session.scalar(
-        select(Job).where(Job.user_id == user_id, Job.public_id == public_id)
+        select(Job).where(visible_to(user), Job.public_id == public_id)
     )
 
 
@@ -130,15 +142,15 @@ def count_active_jobs(session: Session, user_id: int) -> int:
 
 def page_jobs(
     session: Session,
-    user_id: int,
+    user: User,
     *,
     job_type: str | None,
     status: str | None,
     offset: int,
     limit: int,
 ) -> tuple[list[Job], int]:
-    """One page of the user's jobs, newest first, and how many match in all."""
-    conditions: list[ColumnElement[bool]] = [Job.user_id == user_id]
+    """One page of the jobs `user` sees, newest first, and how many match."""
+    conditions: list[ColumnElement[bool]] = [visible_to(user)]
     if job_type is not None:
         conditions.append(Job.job_type == job_type)
     if status is not None:
@@ -156,23 +168,23 @@ def page_jobs(
     return list(rows), int(total or 0)
 
 
-def active_jobs(session: Session, user_id: int) -> list[Job]:
-    """The user's queued and processing jobs, oldest first."""
+def active_jobs(session: Session, user: User) -> list[Job]:
+    """The queued and processing jobs `user` sees, oldest first."""
     return list(
         session.scalars(
             select(Job)
-            .where(Job.user_id == user_id, Job.status.in_(ACTIVE))
+            .where(visible_to(user), Job.status.in_(ACTIVE))
             .order_by(Job.created_at, Job.id)
         )
     )
 
 
 def count_jobs_by_status_and_type(
-    session: Session, user_id: int
+    session: Session, user: User
 ) -> list[tuple[str, str, int]]:
     rows = session.execute(
         select(Job.status, Job.job_type, func.count())
-        .where(Job.user_id == user_id)
+        .where(visible_to(user))
         .group_by(Job.status, Job.job_type)
     )
     return [(status, job_type, int(count)) for status, job_type, count in rows]

@@ -181,8 +181,9 @@ def _check_active_limit(session: Session, user: User, settings: Settings) -> Non
 
 
 def find_job(session: Session, user: User, job_id: str) -> Job:
-    """The user's job with this id, else `NotFound`."""
-    job = repository.find_job(session, user.id, job_id)
+    """The job with this id if the user may see it (`repository.visible_to`),
+    else `NotFound`."""
+    job = repository.find_job(session, user, job_id)
     if job is None:
         raise NotFound(f"No job {job_id}.")
     return job
@@ -197,7 +198,7 @@ def page_jobs(
     page: int,
     page_size: int,
 ) -> tuple[list[Job], int]:
-    """One page of the user's jobs, newest first, with the number that match."""
+    """One page of the jobs the user sees, newest first, with the number that match."""
     if job_type is not None and job_type not in known_job_types():
         raise ValidationFailed.for_field(
             "job_type", f"unknown job type {job_type!r}", kind="enum"
@@ -205,7 +206,7 @@ def page_jobs(
 
     return repository.page_jobs(
         session,
-        user.id,
+        user,
         job_type=job_type,
         status=status.value if status else None,
         offset=(page - 1) * page_size,
@@ -214,16 +215,16 @@ def page_jobs(
 
 
 def list_active_jobs(session: Session, user: User) -> list[Job]:
-    """The user's queued and processing jobs, oldest first."""
-    return repository.active_jobs(session, user.id)
+    """The queued and processing jobs the user sees, oldest first."""
+    return repository.active_jobs(session, user)
 
 
 def job_statistics(session: Session, user: User) -> JobStatistics:
-    """Counts of the user's jobs by status and type, and the success rate."""
+    """Counts of the jobs the user sees by status and type, and the success rate."""
     by_status = {status.value: 0 for status in JobStatus}
     by_type: dict[str, int] = {}
     for status, job_type, count in repository.count_jobs_by_status_and_type(
-        session, user.id
+        session, user
     ):
         by_status[status] = by_status.get(status, 0) + count
         by_type[job_type] = by_type.get(job_type, 0) + count
