@@ -29,6 +29,7 @@ from sqlalchemy import (
     Select,
     String,
     Text,
+    and_,
     case,
     cast,
     exists,
@@ -44,6 +45,7 @@ from devflowfix.exports.csv_writer import CHUNK_ROWS, CsvChunk, csv_rows_chunk
 from devflowfix.exports.repository import (
     neutralised,
     severity_name,
+    tag_apostrophe,
     tag_text,
     utc_text,
 )
@@ -99,9 +101,35 @@ def copy_cells() -> tuple[Any, ...]:
         _text(Incident.outcome),
         *(_text(neutralised(column)) for column in repository.TEXT_BEFORE_CONFIDENCE),
         confidence_text(),
-        _text(tag_text(dialect="postgresql")),
+        _text(copy_tag_text()),
         Incident.resolution_time_seconds,
         *(_text(neutralised(column)) for column in repository.TEXT_AFTER_TAGS),
+    )
+
+
+def copy_tag_text() -> ColumnElement[str]:
+    """`repository.tag_text` from the tags' JSON text where that text is plain.
+
+    Expanding the array per row (`jsonb_array_elements_text` and `string_agg`)
+    was the costliest cell of the COPY, about 11 us of server time per row.
+    PostgreSQL prints a jsonb array of strings as `["a", "b"]`, so where the
+    text holds no backslash (no escaped character) and nothing but `", "`
+    separates the strings, the cell is the text between `["` and `"]` with each
+    separator made a space. Any other array (escapes, numbers, nesting) takes
+    the reference expression.
+    """
+    raw = cast(Incident.tags, Text())
+    inner = func.substr(raw, 3, func.length(raw) - 4)
+    joined = func.replace(inner, literal('", "', String()), literal(" ", String()))
+    plain = and_(
+        raw.like(literal('["%"]', String())),
+        func.strpos(raw, literal("\\", String())) == 0,
+        func.strpos(joined, literal('"', String())) == 0,
+    )
+    return case(
+        (raw == literal("[]", String()), literal("", String())),
+        (plain, tag_apostrophe(raw) + joined),
+        else_=tag_text(dialect="postgresql"),
     )
 
 
