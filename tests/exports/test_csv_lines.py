@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import text as sql_text
 
 from devflowfix.db import Database
 from devflowfix.exports.csv_lines import iter_csv_chunks
@@ -84,6 +85,27 @@ CONFIDENCES = (
     5e-324,
     0.123456789012345678,
     0.9999999999999999,
+)
+
+
+ONLY_POSTGRES = pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+# jsonb written by hand: arrays COPY's plain-text tags must read as the
+# reference does, and arrays and values it must leave to the reference.
+HAND_WRITTEN_JSONB_TAGS = (
+    "[]",
+    '[""]',
+    '["", ""]',
+    '["a]"]',
+    '["[x"]',
+    '["x", "y", "z"]',
+    '["=x", "y"]',
+    '["日本", "ü"]',
+    '["\\t=x"]',
+    '["x\\", \\"y"]',
+    '["a", 1, "b"]',
+    '["a", ["b"]]',
+    '["a", {"k": "b"}, "c"]',
+    "[1, null, 2.5]",
 )
 
 
@@ -212,3 +234,28 @@ def test_closing_the_lines_early_leaves_the_session_usable(
         counted = session.scalar(select(func.count()).select_from(Incident))
 
     assert (first.rows, counted) == (10, 25)
+
+
+@ONLY_POSTGRES
+def test_hand_written_jsonb_tags_give_the_reference_bytes(
+    database: Database, member: User
+) -> None:
+    ids = make_incidents(database, member, len(HAND_WRITTEN_JSONB_TAGS))
+    with database.transaction() as session:
+        for incident_id, stored in zip(ids, HAND_WRITTEN_JSONB_TAGS, strict=True):
+            session.execute(
+                sql_text(
+                    "UPDATE incidents SET tags = CAST(:tags AS jsonb) WHERE id = :id"
+                ),
+                {"tags": stored, "id": incident_id},
+            )
+    team = [Incident.team_id == member.team_id]
+
+    fast, _ = fast_bytes(database, team)
+    reference = reference_bytes(database, team)
+
+    assert fast == reference
+    assert ",x y z," in fast.decode("utf-8")
+    assert ",'=x y," in fast.decode("utf-8")
+    assert ",a]," in fast.decode("utf-8")
+    assert ',"x"", ""y",' in fast.decode("utf-8")

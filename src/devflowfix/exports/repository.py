@@ -209,12 +209,15 @@ def tag_text(*, dialect: str) -> ColumnElement[str]:
             func.group_concat(elements.c.value, TAG_SEPARATOR)
         ).scalar_subquery()
         raw = type_coerce(Incident.tags, Text())
+    return tag_apostrophe(raw) + func.coalesce(joined, literal("", String()))
+
+
+def tag_apostrophe(raw: ColumnElement[str]) -> ColumnElement[str]:
+    """An apostrophe when the tags, as JSON text `raw`, start a formula."""
     # JSON text of a list of strings starts `["`: its third character is the
     # first tag's, which decides the apostrophe without joining the tags twice.
-
     first = func.substr(raw, 3, 1).in_(sorted(FORMULA_STARTS))
-    apostrophe = case((first, literal("'", String())), else_=literal("", String()))
-    return apostrophe + func.coalesce(joined, literal("", String()))
+    return case((first, literal("'", String())), else_=literal("", String()))
 
 
 def utc_text(column: InstrumentedAttribute[Any], *, dialect: str) -> ColumnElement[str]:
