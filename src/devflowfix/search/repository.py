@@ -446,8 +446,9 @@ def fetch_beyond(
     return keys
 
 
-# Windows of a broad walk start at a few pages and grow, so that a query that
-# matches most incidents reads little and a rarer one does not take many trips.
+# Windows of a broad walk on SQLite start at a few pages and grow, so that a
+# query that matches most incidents reads little and a rarer one does not take
+# many trips.
 FIRST_WINDOW = 64
 LARGEST_WINDOW = 16_384
 
