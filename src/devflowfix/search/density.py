@@ -80,6 +80,8 @@ def estimate_matches(session: Session, query: TextQuery, cap: int) -> MatchEstim
     if statistics.rows * share <= cap or _is_plain_word(query):
         return MatchEstimate(statistics.rows * share, share)
 
+    # TODO: a query whose matches lie mostly among older incidents is judged
+    # rare and read from the GIN index: slower in proportion to its matches.
     share = _probe_share(session, query)
 
     return MatchEstimate(statistics.rows * share, share)
