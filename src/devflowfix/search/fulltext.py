@@ -14,8 +14,7 @@ expressions and hides every difference between the two databases.
 from __future__ import annotations
 
 import re
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy import (
     ColumnElement,
@@ -30,7 +29,6 @@ from sqlalchemy import (
     literal_column,
     select,
     table,
-    text,
 )
 from sqlalchemy.dialects.postgresql import TSQUERY, TSVECTOR
 from sqlalchemy.orm import Session
@@ -100,6 +98,9 @@ def _tsquery_phrase(phrase: Phrase) -> str:
         return _lexeme(phrase.words[0], prefix=phrase.prefix)
 
     # One weight throughout keeps the phrase inside one field (see 0002_search).
+    # TODO: the GIN index knows words, not their order, so a phrase of common
+    # words rechecks the vector of every incident holding all of them (about
+    # 220 ms for `package.json` at a million incidents).
     # TODO: tsvector positions stop at 16,383, so a phrase past that word of an
     # incident's texts (a long log) is not found on PostgreSQL.
     alternatives = [
@@ -232,77 +233,13 @@ def fts5_ranked_matches(
 
 
 def count_matches_up_to(session: Session, query: TextQuery, cap: int) -> int:
-    """How many incidents of all teams match `query`, counted no further than cap+1.
+    """How many incidents of all teams match `query`, counted to cap+1, on SQLite.
 
-    SQLite counts in the FTS5 index, which is cheap up to a few thousand.
-    PostgreSQL estimates from the column statistics instead, because even
-    counting a broad word in the GIN index reads its whole posting list.
+    FTS5 lists the matches directly, which is cheap up to a few thousand;
+    PostgreSQL estimates instead (see density.py).
     """
-    if session.get_bind().dialect.name == "sqlite":
-        inner = fts5_matches(query).limit(cap + 1).subquery()
-        return int(session.scalar(select(func.count()).select_from(inner)) or 0)
-
-    # TODO: the estimate judges a 1% word or a phrase of common words broad, and
-    # the broad walk then takes seconds per page on PostgreSQL at a million
-    # incidents (docs/benchmarks.md); it needs a count of actual matches.
-    return min(cap + 1, round(_term_statistics(session).estimate(query)))
-
-
-@dataclass(slots=True)
-class TermStatistics:
-    """PostgreSQL's most common words of the search vector, with their shares."""
-
-    rows: float
-    shares: dict[str, float] = field(default_factory=dict)
-    read_at: float = 0.0
-
-    def estimate(self, query: TextQuery) -> float:
-        """About how many incidents match: the rarest positive phrase decides.
-
-        A word missing from the statistics is rarer than every word in them.
-        """
-        return self.rows * min(self._share(phrase) for phrase in query.positives)
-
-    def _share(self, phrase: Phrase) -> float:
-        shares = [self.shares.get(word, 0.0) for word in phrase.words[:-1]]
-        last = phrase.words[-1]
-        if phrase.prefix:
-            shares.append(
-                min(1.0, sum(v for k, v in self.shares.items() if k.startswith(last)))
-            )
-        else:
-            shares.append(self.shares.get(last, 0.0))
-        return min(shares)
-
-
-STATISTICS_SECONDS = 60.0
-_statistics: dict[str, TermStatistics] = {}
-
-
-def _term_statistics(session: Session) -> TermStatistics:
-    key = session.get_bind().engine.url.render_as_string(hide_password=True)
-    cached = _statistics.get(key)
-    if cached is not None and time.monotonic() - cached.read_at < STATISTICS_SECONDS:
-        return cached
-
-    row = session.execute(
-        text(
-            "SELECT c.reltuples, s.most_common_elems::text::text[], "
-            "s.most_common_elem_freqs FROM pg_class c LEFT JOIN pg_stats s "
-            "ON s.schemaname = current_schema() AND s.tablename = 'incidents' "
-            "AND s.attname = 'search_vector' "
-            "WHERE c.oid = to_regclass('incidents')"
-        )
-    ).one()
-    rows, words, shares = row
-    statistics = TermStatistics(
-        rows=max(float(rows or 0), 0.0),
-        shares=dict(zip(words or (), shares or (), strict=False)),
-        read_at=time.monotonic(),
-    )
-    _statistics[key] = statistics
-
-    return statistics
+    inner = fts5_matches(query).limit(cap + 1).subquery()
+    return int(session.scalar(select(func.count()).select_from(inner)) or 0)
 
 
 # A window of ids spread over at most this many times its size is checked with
@@ -313,15 +250,12 @@ RANGE_SPREAD = 64
 def matching_ids(
     session: Session, query: TextQuery, incident_ids: list[int]
 ) -> set[int]:
-    """Those of `incident_ids` whose text matches `query`, in one or few reads."""
+    """Those of `incident_ids` whose text matches `query`, on SQLite."""
     if not incident_ids:
         return set()
 
     low, high = min(incident_ids), max(incident_ids)
-    narrow = high - low <= RANGE_SPREAD * len(incident_ids)
-    if session.get_bind().dialect.name != "sqlite":
-        return _postgres_matching_ids(session, query, incident_ids, narrow=narrow)
-    if narrow:
+    if high - low <= RANGE_SPREAD * len(incident_ids):
         # Incident ids follow their creation closely, so a window of an order
         # by date is a short id range; FTS5 reads just that part of its lists.
         in_range = fts5_matches(query).where(FTS_TABLE.c.rowid.between(low, high))
@@ -330,30 +264,6 @@ def matching_ids(
     each = fts5_matches(query).where(FTS_TABLE.c.rowid.in_(incident_ids))
 
     return set(session.scalars(each))
-
-
-def _postgres_matching_ids(
-    session: Session, query: TextQuery, incident_ids: list[int], *, narrow: bool
-) -> set[int]:
-    match = SEARCH_VECTOR.op("@@")(_tsquery_of(query))
-    if not narrow:
-        found = session.scalars(
-            select(Incident.id).where(Incident.id.in_(incident_ids), match)
-        )
-        return set(found)
-
-    # Testing each row of the window reads (and decompresses) every vector in
-    # it; the GIN index and the id range combined in one bitmap read only the
-    # rows that hold the words. The broad plan turned bitmaps off; this one
-    # statement needs them.
-    session.execute(text("SET LOCAL enable_bitmapscan = on"))
-    try:
-        in_range = select(Incident.id).where(
-            Incident.id.between(min(incident_ids), max(incident_ids)), match
-        )
-        return set(session.scalars(in_range)) & set(incident_ids)
-    finally:
-        session.execute(text("SET LOCAL enable_bitmapscan = off"))
 
 
 def count_fts5_matches(

@@ -20,18 +20,42 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, defer
 
 from devflowfix.models import Incident, IncidentTag
-from devflowfix.search import fulltext
+from devflowfix.search import density, fulltext
 from devflowfix.search.cursors import SortKey
 from devflowfix.search.fulltext import TextQuery
 from devflowfix.search.ordering import Ordering, Segment
 from devflowfix.search.schemas import IncidentFilters, SortField, SortOrder
 from devflowfix.vocabulary import Severity
 
-# PostgreSQL planner settings per text plan, for the search's own transaction.
-# A selective query must come from the GIN index, never from walking an order
-# and testing each row; a broad one must walk the order and stop after a page.
-_SELECTIVE_SETTINGS = ("SET LOCAL enable_indexscan = off",)
-_BROAD_SETTINGS = ("SET LOCAL enable_bitmapscan = off",)
+# PostgreSQL planner settings per text plan, for the search's own statements.
+# Each sets all three scans, since a later statement of the same transaction
+# may run under another plan's settings. A selective query must come from the
+# GIN index, never from walking an order and testing each row; a broad one
+# must walk the order and stop after a page.
+
+
+def _scans(*, seqscan: bool, indexscan: bool, bitmapscan: bool) -> tuple[str, ...]:
+    switches = {
+        "enable_seqscan": seqscan,
+        "enable_indexscan": indexscan,
+        "enable_bitmapscan": bitmapscan,
+    }
+    calls = ", ".join(
+        f"set_config('{name}', '{'on' if on else 'off'}', true)"
+        for name, on in switches.items()
+    )
+    return (f"SELECT {calls}",)
+
+
+_SELECTIVE_SETTINGS = _scans(seqscan=True, indexscan=False, bitmapscan=True)
+_BROAD_SETTINGS = _scans(seqscan=True, indexscan=True, bitmapscan=False)
+# Counting from the GIN index only: a table scan would test every vector.
+_INDEX_COUNT_SETTINGS = _scans(seqscan=False, indexscan=False, bitmapscan=True)
+# A broad query's count walks the order like its pages when at least this
+# share of the incidents match (reading 1,001 matches takes at most five times
+# as many rows); a sparser one counts from the GIN index, which reads the
+# words' posting lists once instead of a row per incident walked.
+WALK_COUNT_SHARE = 0.2
 
 
 def filter_conditions(
@@ -140,8 +164,10 @@ class SearchPlan:
     # Conditions on the incidents table that select every match, for counting.
     matches: tuple[ColumnElement[bool], ...]
     settings: tuple[str, ...] = ()
-    # A broad text query, checked window by window while the order is walked
-    # (the conditions leave it out).
+    # Planner settings of the count, where they differ from the pages'.
+    count_settings: tuple[str, ...] | None = None
+    # A broad text query on SQLite, checked window by window while the order
+    # is walked (the conditions leave it out).
     verify: TextQuery | None = None
     # A broad text query ranked by relevance, with the field conditions: on
     # SQLite its matches are counted from the FTS5 index (see count_matches).
@@ -172,8 +198,14 @@ def plan_search(
             Incident.__table__, selected, Ordering.of(sort_by, sort_order), selected
         )
 
-    matches = fulltext.count_matches_up_to(session, text_query, broad_limit)
-    broad = matches > broad_limit
+    share: float | None = None
+    if dialect == "sqlite":
+        matches = float(fulltext.count_matches_up_to(session, text_query, broad_limit))
+    else:
+        estimate = density.estimate_matches(session, text_query, broad_limit)
+        matches, share = estimate.matches, estimate.share
+    # Zero makes every text search broad, even one the estimate finds nothing for.
+    broad = matches > broad_limit or broad_limit == 0
     settings = _planner_settings(dialect, broad=broad)
     match = (
         fulltext.matches_row_by_row(text_query, dialect)
@@ -184,21 +216,33 @@ def plan_search(
     if sort_by == SortField.RELEVANCE:
         limit = relevance_limit if broad else None
         return _relevance_plan(
-            session, text_query, conditions, sort_order, selected, settings, limit
+            session, text_query, conditions, sort_order, selected, limit
         )
 
     ordering = Ordering.of(sort_by, sort_order)
-    if broad:
+    if not broad:
+        return SearchPlan(Incident.__table__, selected, ordering, selected, settings)
+    if share is None:
         return SearchPlan(
             Incident.__table__,
             tuple(conditions),
             ordering,
             selected,
-            settings,
             verify=text_query,
         )
 
-    return SearchPlan(Incident.__table__, selected, ordering, selected, settings)
+    # PostgreSQL walks the order's index and tests each row it meets in the
+    # same statement; at the density that makes a query broad, a page meets
+    # a few thousand rows at most.
+    count_settings = _BROAD_SETTINGS if share >= WALK_COUNT_SHARE else None
+    return SearchPlan(
+        Incident.__table__,
+        selected,
+        ordering,
+        selected,
+        settings,
+        count_settings=count_settings or _INDEX_COUNT_SETTINGS,
+    )
 
 
 def _planner_settings(dialect: str, *, broad: bool) -> tuple[str, ...]:
@@ -213,25 +257,47 @@ def _relevance_plan(
     conditions: list[ColumnElement[bool]],
     sort_order: SortOrder,
     matches: tuple[ColumnElement[bool], ...],
-    settings: tuple[str, ...],
     limit: int | None,
 ) -> SearchPlan:
     # Scoring every match of a broad query costs time in proportion to the
     # matches; it ranks the `limit` most recently stored ones instead.
     # TODO: an older match that scores higher is then missing from the ranking.
-    dialect = _dialect(session)
-    if dialect == "sqlite":
+    if _dialect(session) == "sqlite":
         ranked = fulltext.fts5_ranked_matches(text_query, conditions)
-        newest = fulltext.FTS_TABLE.c.rowid.desc()
-    else:
-        ranked = select(
-            Incident.id.label("incident_id"),
-            fulltext.relevance_score(text_query, dialect).label("score"),
-        ).where(*conditions, fulltext.matches_by_index(text_query, dialect))
-        newest = Incident.id.desc()
-    if limit is not None:
-        ranked = ranked.order_by(newest).limit(limit)
+        if limit is not None:
+            ranked = ranked.order_by(fulltext.FTS_TABLE.c.rowid.desc()).limit(limit)
+        return _ranked_plan(
+            ranked, sort_order, matches, (), text_query, conditions, limit is not None
+        )
 
+    match = fulltext.matches_by_index(text_query, "postgresql")
+    scope = list(conditions)
+    if limit is not None:
+        scope.append(Incident.id >= _lowest_ranked_id(session, scope, match, limit))
+    newest = select(Incident.id).where(*scope, match)
+    if limit is not None:
+        newest = newest.order_by(Incident.id.desc()).limit(limit)
+    # Scores only the chosen incidents: ts_rank reads each one's whole vector.
+    ranked = select(
+        Incident.id.label("incident_id"),
+        fulltext.relevance_score(text_query, "postgresql").label("score"),
+    ).where(Incident.id.in_(newest.scalar_subquery()))
+    settings = _SELECTIVE_SETTINGS if limit is None else _INDEX_COUNT_SETTINGS
+
+    return _ranked_plan(
+        ranked, sort_order, matches, settings, text_query, conditions, limit is not None
+    )
+
+
+def _ranked_plan(
+    ranked: Select[int, float],
+    sort_order: SortOrder,
+    matches: tuple[ColumnElement[bool], ...],
+    settings: tuple[str, ...],
+    text_query: TextQuery,
+    conditions: list[ColumnElement[bool]],
+    broad: bool,
+) -> SearchPlan:
     candidates = ranked.subquery("candidates")
     ordering = Ordering.of(
         SortField.RELEVANCE,
@@ -239,7 +305,7 @@ def _relevance_plan(
         value=candidates.c.score,
         incident_id=candidates.c.incident_id,
     )
-    if limit is None:
+    if not broad:
         return SearchPlan(candidates, (), ordering, matches, settings)
 
     return SearchPlan(
@@ -253,13 +319,63 @@ def _relevance_plan(
     )
 
 
+# The newest matches of a broad query are searched for among the newest ids
+# first, in id ranges that grow by this factor until they hold enough.
+RANKED_SPAN_GROWTH = 8
+
+
+def _lowest_ranked_id(
+    session: Session,
+    scope: list[ColumnElement[bool]],
+    match: ColumnElement[bool],
+    limit: int,
+) -> int:
+    """The lowest id among the newest `limit` matches, or 0 if fewer match.
+
+    The GIN index and an id range combine in one bitmap, so each try reads the
+    matches in the range only, not every match of a common word.
+    """
+    _apply(session, _BROAD_SETTINGS)
+    highest = int(session.scalar(select(func.max(Incident.id))) or 0)
+    _apply(session, _INDEX_COUNT_SETTINGS)
+    span = RANKED_SPAN_GROWTH * limit
+    while span < highest:
+        newest = (
+            select(Incident.id)
+            .where(*scope, match, Incident.id > highest - span)
+            .order_by(Incident.id.desc())
+            .limit(limit)
+            .subquery()
+        )
+        found, lowest = session.execute(
+            select(func.count(), func.min(newest.c.id))
+        ).one()
+        if found == limit:
+            return int(lowest)
+        span *= RANKED_SPAN_GROWTH
+
+    return 0
+
+
 def _dialect(session: Session) -> str:
     return session.get_bind().dialect.name
 
 
 def _prepare(session: Session, plan: SearchPlan) -> None:
-    for statement in plan.settings:
+    _apply(session, plan.settings)
+
+
+_APPLIED = "search.planner_settings"
+
+
+def _apply(session: Session, settings: tuple[str, ...]) -> None:
+    # Settings last for the transaction, so they are sent once per change.
+    transaction = session.get_transaction()
+    if not settings or session.info.get(_APPLIED) == (transaction, settings):
+        return
+    for statement in settings:
         session.execute(text(statement))
+    session.info[_APPLIED] = (transaction, settings)
 
 
 def _segment_query(
@@ -330,8 +446,9 @@ def fetch_beyond(
     return keys
 
 
-# Windows of a broad walk start at a few pages and grow, so that a query that
-# matches most incidents reads little and a rarer one does not take many trips.
+# Windows of a broad walk on SQLite start at a few pages and grow, so that a
+# query that matches most incidents reads little and a rarer one does not take
+# many trips.
 FIRST_WINDOW = 64
 LARGEST_WINDOW = 16_384
 
@@ -435,13 +552,8 @@ def count_matches(session: Session, plan: SearchPlan, *, cap: int) -> int:
         # incidents per match of a 1% word; FTS5 lists the matches directly.
         return fulltext.count_fts5_matches(session, plan.ranked, plan.fields, cap)
     if plan.verify is not None:
-        if _dialect(session) == "sqlite":
-            return fulltext.count_fts5_matches(
-                session, plan.verify, plan.conditions, cap
-            )
-        return len(
-            _fetch_verified(session, plan, None, skip=0, limit=cap + 1, reverse=False)
-        )
+        return fulltext.count_fts5_matches(session, plan.verify, plan.conditions, cap)
+    _apply(session, plan.count_settings or ())
 
     inner = (
         select(literal(1))
