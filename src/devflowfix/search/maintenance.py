@@ -116,6 +116,8 @@ def _postgres_bulk_indexing(engine: Engine) -> Iterator[None]:
 
 def _drop_indexes(connection: Connection, query: TextClause) -> list[str]:
     """Drop the indexes that `query` names; return the statements that make them."""
+    # TODO: the definitions live only in this process until the block ends, so
+    # a load killed part-way leaves the indexes missing until made by hand.
     indexes = connection.execute(query).all()
     for name, _ in indexes:
         connection.execute(text(f'DROP INDEX "{name}"'))
