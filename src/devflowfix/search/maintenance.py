@@ -23,6 +23,7 @@ log = structlog.get_logger(__name__)
 # re-indexing the whole table at the end.
 BULK_ROWS = 20_000
 INDEX_BUILD_MEMORY = "1GB"
+SQLITE_INDEX_CACHE_KIB = 256 * 1024
 # Indexes a bulk load keeps: unique ones reject clashing rows as they arrive
 # (the loader looks public ids up in one), the rest are built again at the end.
 SQLITE_SECONDARY_INDEXES = text(
@@ -84,7 +85,7 @@ def _sqlite_bulk_indexing(engine: Engine) -> Iterator[None]:
     finally:
         started = time.perf_counter()
         with engine.begin() as connection:
-            _create_indexes(connection, indexes)
+            _create_sqlite_indexes(connection, indexes)
             connection.execute(
                 text("INSERT INTO incidents_fts (incidents_fts) VALUES ('rebuild')")
             )
@@ -122,6 +123,18 @@ def _drop_indexes(connection: Connection, query: TextClause) -> list[str]:
     for name, _ in indexes:
         connection.execute(text(f'DROP INDEX "{name}"'))
     return [str(definition) for _, definition in indexes]
+
+
+def _create_sqlite_indexes(connection: Connection, definitions: list[str]) -> None:
+    """Create the indexes with a page cache big enough for their sorts."""
+    previous = int(connection.scalar(text("PRAGMA cache_size")) or 0)
+    # SQLite's sorter spills to temporary files past the page cache: with the
+    # default 2 MB, building the indexes of 100,000 incidents took 1.5x the CPU.
+    connection.execute(text(f"PRAGMA cache_size = -{SQLITE_INDEX_CACHE_KIB}"))
+    try:
+        _create_indexes(connection, definitions)
+    finally:
+        connection.execute(text(f"PRAGMA cache_size = {previous}"))
 
 
 def _create_indexes(connection: Connection, definitions: list[str]) -> None:
