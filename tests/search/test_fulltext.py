@@ -268,3 +268,35 @@ def _full_text_objects(connection: object, dialect: str) -> set[str]:
     else:
         query = "SELECT indexname FROM pg_indexes WHERE indexdef LIKE '%USING gin%'"
     return set(connection.scalars(text(query)))  # type: ignore[attr-defined]
+
+
+def test_bulk_indexing_creates_every_index_again(database: Database) -> None:
+    user = make_user(database)
+    make_incident(database, user, error_message="before the load", tags=["ci"])
+    before = _index_definitions(database)
+
+    with bulk_indexing(database.engine, rows=BULK_ROWS):
+        during = _index_definitions(database)
+
+    after = _index_definitions(database)
+    unique = {name for name, sql in before.items() if sql is None or "UNIQUE" in sql}
+    assert after == before
+    assert set(during) == unique
+    assert "ix_incidents_search_created" in set(before) - unique
+    assert matching(database, user, "before") == {"before the load"}
+
+
+def _index_definitions(database: Database) -> dict[str, str | None]:
+    if database.is_sqlite:
+        query = (
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' "
+            "AND tbl_name IN ('incidents', 'incident_tags')"
+        )
+    else:
+        query = (
+            "SELECT indexname, indexdef FROM pg_indexes "
+            "WHERE tablename IN ('incidents', 'incident_tags')"
+        )
+    with database.transaction(write=False) as session:
+        rows = session.execute(text(query)).all()
+    return {str(name): definition for name, definition in rows}
