@@ -16,6 +16,7 @@ from devflowfix.db import Database
 from devflowfix.db.migrate import is_current, upgrade_to_head
 from devflowfix.errors import AppError
 from devflowfix.integrations.cli import teams_app
+from devflowfix.search.maintenance import restore_set_aside
 from devflowfix.vocabulary import Role
 
 app = typer.Typer(
@@ -44,13 +45,19 @@ def _fail(error: AppError) -> typer.Exit:
     return typer.Exit(1)
 
 
+def _migrate(database: Database) -> None:
+    """Upgrade the schema and put back what a killed bulk load left set aside."""
+    upgrade_to_head(database.engine)
+    restore_set_aside(database.engine)
+
+
 @app.command()
 def migrate() -> None:
-    """Upgrade the database schema to the newest version."""
+    """Upgrade the database schema; put back what a killed bulk load set aside."""
     settings = _settings()
     database = Database.from_settings(settings)
     try:
-        upgrade_to_head(database.engine)
+        _migrate(database)
     finally:
         database.dispose()
 
@@ -71,7 +78,7 @@ def serve(
 
     settings = _settings()
     database = Database.from_settings(settings)
-    upgrade_to_head(database.engine)
+    _migrate(database)
     application = create_app(settings, database=database)
     uvicorn.run(application, host=host, port=port, access_log=False, log_config=None)
 

@@ -7,11 +7,12 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import insert, select, text, update
 
+from devflowfix.config import Settings
 from devflowfix.db import Database
 from devflowfix.errors import ValidationFailed
 from devflowfix.models import Incident, User
 from devflowfix.search.fulltext import compile_query, words_of
-from devflowfix.search.maintenance import BULK_ROWS, bulk_indexing
+from devflowfix.search.maintenance import BULK_ROWS, bulk_indexing, restore_set_aside
 from devflowfix.search.repository import filter_conditions
 from devflowfix.search.schemas import IncidentFilters
 from factories import make_incident, make_user
@@ -300,3 +301,33 @@ def _index_definitions(database: Database) -> dict[str, str | None]:
     with database.transaction(write=False) as session:
         rows = session.execute(text(query)).all()
     return {str(name): definition for name, definition in rows}
+
+
+def test_what_a_killed_load_set_aside_comes_back_at_start_up(
+    database: Database, settings: Settings
+) -> None:
+    user = make_user(database)
+    before = _index_definitions(database)
+    load = bulk_indexing(database.engine, rows=BULK_ROWS)
+    load.__enter__()
+    make_incident(database, user, error_message="written while the load ran")
+
+    # The load's process is gone: a new one knows only what the database holds.
+    restarted = Database.from_settings(settings)
+    try:
+        restore_set_aside(restarted.engine)
+    finally:
+        restarted.dispose()
+
+    with database.transaction(write=False) as session:
+        aside = session.scalar(text("SELECT count(*) FROM search_set_aside"))
+        objects = _full_text_objects(session.connection(), database.dialect)
+    assert _index_definitions(database) == before
+    assert aside == 0
+    assert matching(database, user, "written") == {"written while the load ran"}
+    assert objects == (
+        {"incidents_fts_insert", "incidents_fts_update", "incidents_fts_delete"}
+        if database.is_sqlite
+        else {"ix_incidents_search_vector"}
+    )
+    load.__exit__(None, None, None)

@@ -41,6 +41,12 @@ POSTGRES_SECONDARY_INDEXES = text(
 )
 
 
+SQLITE_FTS_TRIGGERS = text(
+    "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
+    "AND tbl_name = 'incidents' AND name LIKE 'incidents_fts_%' ORDER BY name"
+)
+
+
 @contextmanager
 def bulk_indexing(engine: Engine, *, rows: int) -> Iterator[None]:
     """Index the incidents inserted inside the block in one pass at its end.
@@ -54,75 +60,75 @@ def bulk_indexing(engine: Engine, *, rows: int) -> Iterator[None]:
     the block ends. Both end with fresh planner statistics. Other writers of
     incidents must wait for the block to end, or their rows are indexed only by
     the rebuild (SQLite). Loads of fewer than `BULK_ROWS` rows change nothing.
+
+    What is dropped is recorded in `search_set_aside` in the transaction that
+    drops it, so a load killed part-way loses nothing: the next bulk load, or
+    `restore_set_aside` at start-up, puts it back.
     """
     if rows < BULK_ROWS:
         yield
         return
 
-    if engine.dialect.name == "sqlite":
-        with _sqlite_bulk_indexing(engine):
-            yield
-    else:
-        with _postgres_bulk_indexing(engine):
-            yield
-
-
-@contextmanager
-def _sqlite_bulk_indexing(engine: Engine) -> Iterator[None]:
+    restore_set_aside(engine)
     with engine.begin() as connection:
-        triggers = connection.execute(
-            text(
-                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
-                "AND tbl_name = 'incidents' AND name LIKE 'incidents_fts_%'"
-            )
-        ).all()
-        for name, _ in triggers:
-            connection.execute(text(f'DROP TRIGGER "{name}"'))
-        indexes = _drop_indexes(connection, SQLITE_SECONDARY_INDEXES)
+        if engine.dialect.name == "sqlite":
+            _set_aside(connection, "trigger", SQLITE_FTS_TRIGGERS)
+            _set_aside(connection, "index", SQLITE_SECONDARY_INDEXES)
+        else:
+            _set_aside(connection, "index", POSTGRES_SECONDARY_INDEXES)
 
     try:
         yield
     finally:
-        started = time.perf_counter()
-        with engine.begin() as connection:
+        restore_set_aside(engine)
+
+
+def restore_set_aside(engine: Engine) -> None:
+    """Create again what a bulk load set aside, if anything is still aside.
+
+    SQLite rebuilds its full-text index before its triggers come back, so rows
+    written while they were away are found too. Statistics are refreshed.
+    """
+    with engine.connect() as connection:
+        aside = connection.execute(
+            text("SELECT kind, definition FROM search_set_aside ORDER BY kind, name")
+        ).all()
+    if not aside:
+        return
+
+    started = time.perf_counter()
+    indexes = [definition for kind, definition in aside if kind == "index"]
+    triggers = [definition for kind, definition in aside if kind == "trigger"]
+    with engine.begin() as connection:
+        if engine.dialect.name == "sqlite":
             _create_sqlite_indexes(connection, indexes)
+        else:
+            connection.execute(
+                text(f"SET LOCAL maintenance_work_mem = '{INDEX_BUILD_MEMORY}'")
+            )
+            _create_indexes(connection, indexes)
+        if triggers:
             connection.execute(
                 text("INSERT INTO incidents_fts (incidents_fts) VALUES ('rebuild')")
             )
-            for _, sql in triggers:
-                connection.execute(text(sql))
+            _create_indexes(connection, triggers)
+        connection.execute(text("DELETE FROM search_set_aside"))
 
-        _analyze(engine)
-        log.info("search.reindexed", seconds=round(time.perf_counter() - started, 1))
-
-
-@contextmanager
-def _postgres_bulk_indexing(engine: Engine) -> Iterator[None]:
-    with _autocommit(engine) as connection:
-        indexes = _drop_indexes(connection, POSTGRES_SECONDARY_INDEXES)
-
-    try:
-        yield
-    finally:
-        started = time.perf_counter()
-        with _autocommit(engine) as connection:
-            connection.execute(
-                text(f"SET maintenance_work_mem = '{INDEX_BUILD_MEMORY}'")
-            )
-            _create_indexes(connection, indexes)
-
-        _analyze(engine)
-        log.info("search.reindexed", seconds=round(time.perf_counter() - started, 1))
+    _analyze(engine)
+    log.info("search.reindexed", seconds=round(time.perf_counter() - started, 1))
 
 
-def _drop_indexes(connection: Connection, query: TextClause) -> list[str]:
-    """Drop the indexes that `query` names; return the statements that make them."""
-    # TODO: the definitions live only in this process until the block ends, so
-    # a load killed part-way leaves the indexes missing until made by hand.
-    indexes = connection.execute(query).all()
-    for name, _ in indexes:
-        connection.execute(text(f'DROP INDEX "{name}"'))
-    return [str(definition) for _, definition in indexes]
+def _set_aside(connection: Connection, kind: str, query: TextClause) -> None:
+    """Drop the objects that `query` names, recording how to make them again."""
+    for name, definition in connection.execute(query).all():
+        connection.execute(
+            text(
+                "INSERT INTO search_set_aside (name, kind, definition) "
+                "VALUES (:name, :kind, :definition)"
+            ),
+            {"name": name, "kind": kind, "definition": str(definition)},
+        )
+        connection.execute(text(f'DROP {kind.upper()} "{name}"'))
 
 
 def _create_sqlite_indexes(connection: Connection, definitions: list[str]) -> None:
@@ -140,12 +146,6 @@ def _create_sqlite_indexes(connection: Connection, definitions: list[str]) -> No
 def _create_indexes(connection: Connection, definitions: list[str]) -> None:
     for definition in definitions:
         connection.execute(text(definition))
-
-
-@contextmanager
-def _autocommit(engine: Engine) -> Iterator[Connection]:
-    with engine.connect() as connection:
-        yield connection.execution_options(isolation_level="AUTOCOMMIT")
 
 
 def _analyze(engine: Engine) -> None:
