@@ -56,34 +56,6 @@ class IncidentRow(NamedTuple):
     resolution_time_seconds: int | None
 
 
-# In the order of `IncidentRow`'s fields.
-ROW_COLUMNS = (
-    Incident.id,
-    Incident.public_id,
-    Incident.timestamp,
-    Incident.created_at,
-    Incident.updated_at,
-    Incident.resolved_at,
-    Incident.source,
-    Incident.severity,
-    Incident.failure_type,
-    Incident.outcome,
-    Incident.repository,
-    Incident.branch,
-    Incident.commit_sha,
-    Incident.workflow,
-    Incident.job,
-    Incident.run_url,
-    Incident.external_id,
-    Incident.error_message,
-    Incident.root_cause,
-    Incident.suggested_fix,
-    Incident.confidence,
-    Incident.tags,
-    Incident.resolution_time_seconds,
-)
-
-
 # The CSV's datetimes, and its user text columns around confidence and tags.
 DATETIMES = (
     Incident.timestamp,
@@ -107,6 +79,20 @@ TEXT_AFTER_TAGS = (
     Incident.fix_pull_request_url,
     Incident.fix_branch,
     Incident.fix_commit_sha,
+)
+# In the order of `IncidentRow`'s fields.
+ROW_COLUMNS = (
+    Incident.id,
+    Incident.public_id,
+    *DATETIMES,
+    Incident.source,
+    Incident.severity,
+    Incident.failure_type,
+    Incident.outcome,
+    *TEXT_BEFORE_CONFIDENCE,
+    Incident.confidence,
+    Incident.tags,
+    Incident.resolution_time_seconds,
 )
 
 
