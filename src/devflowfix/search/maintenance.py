@@ -106,12 +106,12 @@ def restore_set_aside(engine: Engine) -> None:
             connection.execute(
                 text(f"SET LOCAL maintenance_work_mem = '{INDEX_BUILD_MEMORY}'")
             )
-            _create_indexes(connection, indexes)
+            _execute_all(connection, indexes)
         if triggers:
             connection.execute(
                 text("INSERT INTO incidents_fts (incidents_fts) VALUES ('rebuild')")
             )
-            _create_indexes(connection, triggers)
+            _execute_all(connection, triggers)
         connection.execute(text("DELETE FROM search_set_aside"))
 
     _analyze(engine)
@@ -138,12 +138,13 @@ def _create_sqlite_indexes(connection: Connection, definitions: list[str]) -> No
     # default 2 MB, building the indexes of 100,000 incidents took 1.5x the CPU.
     connection.execute(text(f"PRAGMA cache_size = -{SQLITE_INDEX_CACHE_KIB}"))
     try:
-        _create_indexes(connection, definitions)
+        _execute_all(connection, definitions)
     finally:
         connection.execute(text(f"PRAGMA cache_size = {previous}"))
 
 
-def _create_indexes(connection: Connection, definitions: list[str]) -> None:
+def _execute_all(connection: Connection, definitions: list[str]) -> None:
+    # The stored CREATE INDEX and CREATE TRIGGER statements, in order.
     for definition in definitions:
         connection.execute(text(definition))
 

@@ -234,14 +234,14 @@ def plan_search(
     # PostgreSQL walks the order's index and tests each row it meets in the
     # same statement; at the density that makes a query broad, a page meets
     # a few thousand rows at most.
-    count_settings = _BROAD_SETTINGS if share >= WALK_COUNT_SHARE else None
+    walk_count = share >= WALK_COUNT_SHARE
     return SearchPlan(
         Incident.__table__,
         selected,
         ordering,
         selected,
         settings,
-        count_settings=count_settings or _INDEX_COUNT_SETTINGS,
+        count_settings=_BROAD_SETTINGS if walk_count else _INDEX_COUNT_SETTINGS,
     )
 
 
