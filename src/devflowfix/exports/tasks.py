@@ -14,7 +14,6 @@ import math
 from typing import Any
 
 import structlog
-from sqlalchemy.orm import Session
 
 from devflowfix.exports import service
 from devflowfix.exports.progress import ExportControl, ExportStep
@@ -28,7 +27,6 @@ from devflowfix.exports.schemas import (
 )
 from devflowfix.jobs.context import JobContext
 from devflowfix.jobs.registry import JobType, register_job_type
-from devflowfix.models import User
 from devflowfix.vocabulary import Role
 
 log = structlog.get_logger(__name__)
@@ -118,7 +116,7 @@ def _export_incidents(
     with context.read() as session:
         export = service.IncidentExport(
             team_id=context.team_id,
-            team_name=_user(context, session).team.name,
+            team_name=context.load_user(session).team.name,
             filters=service.filters_of(parameters.filters),
             limit=parameters.incident_limit,
             output_format=output_format,
@@ -151,7 +149,7 @@ def _export_analytics(
     query = AnalyticsExportQuery.model_validate({"format": output_format, "days": days})
     with context.read() as session:
         export = service.export_analytics(
-            session, _user(context, session), query, now=context.created_at
+            session, context.load_user(session), query, now=context.created_at
         )
 
     with context.open_result(export.filename, export.media_type) as out:
@@ -165,10 +163,6 @@ def _export_analytics(
         "days": days,
         "filename": export.filename,
     }
-
-
-def _user(context: JobContext, session: Session) -> User:
-    return context.load_user(session)
 
 
 register_job_type(
