@@ -361,10 +361,6 @@ def _dialect(session: Session) -> str:
     return session.get_bind().dialect.name
 
 
-def _prepare(session: Session, plan: SearchPlan) -> None:
-    _apply(session, plan.settings)
-
-
 _APPLIED = "search.planner_settings"
 
 
@@ -403,7 +399,7 @@ def fetch_page(
     session: Session, plan: SearchPlan, *, offset: int, limit: int
 ) -> list[SortKey]:
     """The sort keys of up to `limit` incidents after the first `offset`."""
-    _prepare(session, plan)
+    _apply(session, plan.settings)
     if plan.verify is not None:
         return _fetch_verified(
             session, plan, None, skip=offset, limit=limit, reverse=False
@@ -432,7 +428,7 @@ def fetch_beyond(
 
     With `reverse` the keys come nearest-first, that is in reverse order.
     """
-    _prepare(session, plan)
+    _apply(session, plan.settings)
     if plan.verify is not None:
         return _fetch_verified(session, plan, key, skip=0, limit=limit, reverse=reverse)
 
@@ -546,7 +542,7 @@ def _count_segment(
 
 def count_matches(session: Session, plan: SearchPlan, *, cap: int) -> int:
     """How many incidents the plan selects, counting no further than `cap + 1`."""
-    _prepare(session, plan)
+    _apply(session, plan.settings)
     if plan.ranked is not None and _dialect(session) == "sqlite":
         # Testing each incident of the team against FTS5 reads a hundred
         # incidents per match of a 1% word; FTS5 lists the matches directly.
