@@ -164,3 +164,92 @@ def _public_ids(database: Database, incident_ids: list[int]) -> list[str]:
         ).all()
     by_id = dict(rows)
     return [by_id[incident_id] for incident_id in sorted(incident_ids)]
+
+
+@pytest.mark.parametrize(
+    ("tags", "severities", "expected"),
+    [
+        (["flaky"], None, 7),
+        (["flaky", "cache"], None, 4),
+        (["cache", "flaky"], ["critical"], 2),
+        (["missing"], None, 0),
+    ],
+)
+def test_a_count_led_by_a_tag_counts_what_the_pages_show(
+    database: Database,
+    member: User,
+    tmp_path: Path,
+    tags: list[str],
+    severities: list[str] | None,
+    expected: int,
+) -> None:
+    make_incidents(database, member, 3, tags=["flaky"])
+    make_incidents(database, member, 2, tags=["flaky", "cache"])
+    make_incidents(database, member, 2, tags=["cache", "flaky"], severity="critical")
+    make_incidents(database, member, 5, tags=["cache"], severity="critical")
+    other = make_user(database, email="other@example.com", team="other")
+    make_incidents(database, other, 4, tags=["flaky", "cache"], severity="critical")
+    url = database.engine.url.render_as_string(hide_password=False)
+    settings = make_settings(url, tmp_path)
+    body: dict[str, Any] = {"tags": tags, "page_size": 2}
+    if severities:
+        body["severities"] = severities
+
+    with TestClient(create_app(settings, database=database)) as client:
+        pages = _all_pages(client, auth_headers(member, settings), body)
+
+    shown = sum(len(page["incidents"]) for page in pages)
+    assert shown == expected
+    assert pages[0]["pagination"]["total_items"] == expected
+    assert pages[0]["pagination"]["total_items_relation"] == "eq"
+
+
+def test_a_count_led_by_a_tag_stops_at_the_count_limit(
+    database: Database, member: User, tmp_path: Path
+) -> None:
+    make_incidents(database, member, 12, tags=["flaky"])
+    url = database.engine.url.render_as_string(hide_password=False)
+    settings = make_settings(url, tmp_path, search_count_limit=10)
+
+    with TestClient(create_app(settings, database=database)) as client:
+        response = client.post(
+            SEARCH, json={"tags": ["flaky"]}, headers=auth_headers(member, settings)
+        )
+
+    pagination = response.json()["pagination"]
+    assert (pagination["total_items"], pagination["total_items_relation"]) == (
+        10,
+        "gte",
+    )
+
+
+def test_search_answers_while_a_bulk_load_has_the_id_index_set_aside(
+    database: Database, member: User, tmp_path: Path
+) -> None:
+    # SQLite reads the covering id index by name; a load that dropped it for
+    # a while must not turn searches into errors.
+    make_incidents(database, member, 6, error_message="npm ERR! exit code 137")
+    url = database.engine.url.render_as_string(hide_password=False)
+    settings = make_settings(url, tmp_path, search_broad_matches=0)
+    with database.engine.begin() as connection:
+        definition = connection.scalar(
+            text("SELECT sql FROM sqlite_master WHERE name = 'ix_incidents_search_id'")
+            if database.is_sqlite
+            else text("SELECT pg_get_indexdef('ix_incidents_search_id'::regclass)")
+        )
+        connection.execute(text("DROP INDEX ix_incidents_search_id"))
+    body = {"search_query": "npm", "include_facets": True, "severities": ["high"]}
+
+    try:
+        with TestClient(create_app(settings, database=database)) as client:
+            response = client.post(
+                SEARCH, json=body, headers=auth_headers(member, settings)
+            )
+    finally:
+        with database.engine.begin() as connection:
+            connection.execute(text(definition))
+
+    assert response.status_code == 200
+    summary = response.json()["summary"]
+    assert summary["total_results"] == 6
+    assert summary["facets"]["severities"]["high"] == 6

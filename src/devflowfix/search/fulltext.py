@@ -33,11 +33,14 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import TSQUERY, TSVECTOR
 from sqlalchemy.orm import Session
 
+from devflowfix.db.hints import indexed_by
 from devflowfix.errors import ValidationFailed
 from devflowfix.models import Incident
 from devflowfix.search.query import Term, parse_query
 from devflowfix.search.schemas import IncidentFilters
 
+# The covering index of incident ids with every filter column (0002_search).
+ID_INDEX = "ix_incidents_search_id"
 FTS_TABLE = table("incidents_fts", column("rowid"), column("incidents_fts"))
 SEARCH_VECTOR = literal_column("incidents.search_vector", TSVECTOR)
 
@@ -274,16 +277,19 @@ def count_fts5_matches(
 ) -> int:
     """Matches of `query` that meet `conditions`, counted to `cap + 1`, on SQLite.
 
-    FTS5 gives its matches in id order, each one looked up in the id index with
-    its filter columns.
+    FTS5 gives its matches newest id first, each one looked up in the id index
+    with its filter columns (narrower than the incident rows). Newest first,
+    since date filters mostly ask for recent incidents: the last seven days of
+    a common word's million matches are counted from its first matches instead
+    of its last.
     """
-    inner = (
+    matches = (
         select(literal(1))
         .select_from(FTS_TABLE)
         .join(Incident, Incident.id == FTS_TABLE.c.rowid)
-        .with_hint(Incident, "INDEXED BY ix_incidents_search_id", "sqlite")
         .where(_fts5_match(query), *conditions)
+        .order_by(FTS_TABLE.c.rowid.desc())
         .limit(cap + 1)
-        .subquery()
     )
+    inner = indexed_by(session, matches, Incident, ID_INDEX).subquery()
     return int(session.scalar(select(func.count()).select_from(inner)) or 0)

@@ -119,6 +119,13 @@ def search_incidents(
         sort_order=spec.sort_order,
         broad_limit=limits.broad_limit,
         relevance_limit=limits.count_limit,
+        tag_led=repository.tag_led(
+            session,
+            spec.filters,
+            user.team_id,
+            now=spec.resolved_at,
+            sort_by=spec.sort_by,
+        ),
     )
 
     window = _page_window(session, plan, spec)
