@@ -253,3 +253,34 @@ def test_search_answers_while_a_bulk_load_has_the_id_index_set_aside(
     summary = response.json()["summary"]
     assert summary["total_results"] == 6
     assert summary["facets"]["severities"]["high"] == 6
+
+
+@pytest.mark.parametrize("query", ["exit*", '"exit code"', "exit"])
+@pytest.mark.parametrize("broad_matches", [0, 3, 5_000], ids=["1", "4", "all"])
+def test_a_broad_walk_finds_and_counts_matches_older_than_the_newest_listed(
+    database: Database, member: User, tmp_path: Path, query: str, broad_matches: int
+) -> None:
+    # The plan lists the newest broad_matches + 1 matches once and checks the
+    # order's windows against them; older matches must still be found and
+    # counted, with a filter that only some of the newest meet.
+    make_incidents(database, member, 5, error_message="exit code 1", severity="low")
+    make_incidents(database, member, 4, error_message="quiet run")
+    make_incidents(database, member, 6, error_message="exit code 2", severity="high")
+    make_incidents(database, member, 3, error_message="exit code 3", severity="low")
+    url = database.engine.url.render_as_string(hide_password=False)
+    settings = make_settings(url, tmp_path, search_broad_matches=broad_matches)
+    headers = auth_headers(member, settings)
+
+    with TestClient(create_app(settings, database=database)) as client:
+        every = _all_pages(client, headers, {"search_query": query, "page_size": 4})
+        low = _all_pages(
+            client,
+            headers,
+            {"search_query": query, "severities": ["low"], "page_size": 3},
+        )
+
+    assert sum(len(page["incidents"]) for page in every) == 14
+    assert every[0]["pagination"]["total_items"] == 14
+    assert sum(len(page["incidents"]) for page in low) == 8
+    assert low[0]["pagination"]["total_items"] == 8
+    assert {hit["severity"] for page in low for hit in page["incidents"]} == {"low"}

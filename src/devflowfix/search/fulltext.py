@@ -13,8 +13,11 @@ expressions and hides every difference between the two databases.
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -83,6 +86,11 @@ class TextQuery:
             return positive
         negative = " OR ".join(_fts5_phrase(phrase) for phrase in self.negatives)
         return f"({positive}) NOT ({negative})"
+
+    @property
+    def prefixed(self) -> bool:
+        """True when a phrase ends in a prefix: FTS5 then merges every word's list."""
+        return any(phrase.prefix for phrase in (*self.positives, *self.negatives))
 
     def tsquery(self) -> str:
         """The tsquery text, used verbatim as a `tsquery` (no parser involved)."""
@@ -235,14 +243,33 @@ def fts5_ranked_matches(
     )
 
 
-def count_matches_up_to(session: Session, query: TextQuery, cap: int) -> int:
-    """How many incidents of all teams match `query`, counted to cap+1, on SQLite.
+@dataclass(frozen=True, slots=True)
+class NewestMatches:
+    """The newest matches of a text query over all teams, as FTS5 lists them.
+
+    Every match with an id from `floor` up is in `ids` (`floor` is 0 when they
+    are all the matches). A broad search checks the newest windows of its
+    order and counts against them, without asking FTS5 again: a prefix query
+    such as `time*` merges the lists of all its words at every ask.
+    """
+
+    ids: frozenset[int]
+    floor: int
+
+    def covers(self, incident_ids: Sequence[int]) -> bool:
+        return min(incident_ids) >= self.floor
+
+
+def newest_matches(session: Session, query: TextQuery, limit: int) -> NewestMatches:
+    """Up to `limit` matches of `query` (all teams), newest id first, on SQLite.
 
     FTS5 lists the matches directly, which is cheap up to a few thousand;
     PostgreSQL estimates instead (see density.py).
     """
-    inner = fts5_matches(query).limit(cap + 1).subquery()
-    return int(session.scalar(select(func.count()).select_from(inner)) or 0)
+    newest = fts5_matches(query).order_by(FTS_TABLE.c.rowid.desc()).limit(limit)
+    ids = list(session.scalars(newest))
+    floor = ids[-1] if len(ids) == limit else 0
+    return NewestMatches(frozenset(ids), floor)
 
 
 # A window of ids spread over at most this many times its size is checked with
@@ -251,11 +278,16 @@ RANGE_SPREAD = 64
 
 
 def matching_ids(
-    session: Session, query: TextQuery, incident_ids: list[int]
+    session: Session,
+    query: TextQuery,
+    incident_ids: list[int],
+    newest: NewestMatches | None = None,
 ) -> set[int]:
     """Those of `incident_ids` whose text matches `query`, on SQLite."""
     if not incident_ids:
         return set()
+    if newest is not None and newest.covers(incident_ids):
+        return set(newest.ids.intersection(incident_ids))
 
     low, high = min(incident_ids), max(incident_ids)
     if high - low <= RANGE_SPREAD * len(incident_ids):
@@ -274,22 +306,45 @@ def count_fts5_matches(
     query: TextQuery,
     conditions: tuple[ColumnElement[bool], ...],
     cap: int,
+    newest: NewestMatches | None = None,
 ) -> int:
     """Matches of `query` that meet `conditions`, counted to `cap + 1`, on SQLite.
 
-    FTS5 gives its matches newest id first, each one looked up in the id index
+    FTS5 gives the matches newest id first, each one looked up in the id index
     with its filter columns (narrower than the incident rows). Newest first,
     since date filters mostly ask for recent incidents: the last seven days of
-    a common word's million matches are counted from its first matches instead
-    of its last.
+    a common word's million matches are counted from its first matches, not
+    its last. For a prefix query, whose every read from FTS5 merges the lists
+    of all the words it covers, the `newest` matches already listed are
+    counted first, and FTS5 is asked only for older ones if they fall short.
     """
-    matches = (
+    counted, below = 0, None
+    if newest is not None and newest.ids and query.prefixed:
+        known = func.json_each(json.dumps(sorted(newest.ids))).table_valued("value")
+        counted = _count(
+            session,
+            select(literal(1))
+            .select_from(Incident)
+            .where(Incident.id.in_(select(known.c.value)), *conditions),
+            cap + 1,
+        )
+        if counted > cap or newest.floor == 0:
+            return counted
+        below = FTS_TABLE.c.rowid < newest.floor
+
+    older = (
         select(literal(1))
         .select_from(FTS_TABLE)
         .join(Incident, Incident.id == FTS_TABLE.c.rowid)
         .where(_fts5_match(query), *conditions)
         .order_by(FTS_TABLE.c.rowid.desc())
-        .limit(cap + 1)
     )
-    inner = indexed_by(session, matches, Incident, ID_INDEX).subquery()
+    if below is not None:
+        older = older.where(below)
+    return counted + _count(session, older, cap + 1 - counted)
+
+
+def _count(session: Session, rows: Select[Any], limit: int) -> int:
+    """How many of `rows` there are, up to `limit`, read through the id index."""
+    inner = indexed_by(session, rows.limit(limit), Incident, ID_INDEX).subquery()
     return int(session.scalar(select(func.count()).select_from(inner)) or 0)

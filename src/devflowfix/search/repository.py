@@ -212,6 +212,8 @@ class SearchPlan:
     fields: tuple[ColumnElement[bool], ...] = ()
     # Tag filters without text on SQLite: the count walks the tag index.
     tag_led: TagLed | None = None
+    # The newest matches of `verify`, already listed by FTS5.
+    newest: fulltext.NewestMatches | None = None
 
 
 def plan_search(
@@ -240,8 +242,10 @@ def plan_search(
         )
 
     share: float | None = None
+    newest: fulltext.NewestMatches | None = None
     if dialect == "sqlite":
-        matches = float(fulltext.count_matches_up_to(session, text_query, broad_limit))
+        newest = fulltext.newest_matches(session, text_query, broad_limit + 1)
+        matches = float(len(newest.ids))
     else:
         estimate = density.estimate_matches(session, text_query, broad_limit)
         matches, share = estimate.matches, estimate.share
@@ -270,6 +274,7 @@ def plan_search(
             ordering,
             selected,
             verify=text_query,
+            newest=newest,
         )
 
     # PostgreSQL walks the order's index and tests each row it meets in the
@@ -550,7 +555,9 @@ def _walk_verified(
         rows = session.execute(query.limit(window)).all()
         if not rows:
             break
-        matching = fulltext.matching_ids(session, text_query, [row[0] for row in rows])
+        matching = fulltext.matching_ids(
+            session, text_query, [row[0] for row in rows], plan.newest
+        )
         for incident_id, value in rows:
             if incident_id not in matching:
                 continue
@@ -589,7 +596,9 @@ def count_matches(session: Session, plan: SearchPlan, *, cap: int) -> int:
         # incidents per match of a 1% word; FTS5 lists the matches directly.
         return fulltext.count_fts5_matches(session, plan.ranked, plan.fields, cap)
     if plan.verify is not None:
-        return fulltext.count_fts5_matches(session, plan.verify, plan.conditions, cap)
+        return fulltext.count_fts5_matches(
+            session, plan.verify, plan.conditions, cap, plan.newest
+        )
     if plan.tag_led is not None:
         return _count_tag_led(session, plan.tag_led, cap)
     _apply(session, plan.count_settings or ())
