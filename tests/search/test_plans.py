@@ -15,7 +15,7 @@ from conftest import make_settings
 from devflowfix.app import create_app
 from devflowfix.db import Database
 from devflowfix.models import User
-from devflowfix.search import density, repository
+from devflowfix.search import density, pages, repository
 from devflowfix.search.fulltext import compile_query
 from devflowfix.search.schemas import IncidentFilters, SortField, SortOrder
 from factories import auth_headers, make_incidents, make_user
@@ -108,7 +108,7 @@ def test_broad_count_is_the_same_walked_or_from_the_index(
         with database.transaction(write=False) as session:
             plan = _plan(session, member, query, sort_by=SortField.CREATED_AT)
             plan = dataclasses.replace(plan, count_settings=settings)
-            counts.append(repository.count_matches(session, plan, cap=100))
+            counts.append(pages.count_matches(session, plan, cap=100))
 
     expected = {'"exit code 137"': 4, "quiet": 6, "exit": 10}[query]
     assert counts == [expected, expected]

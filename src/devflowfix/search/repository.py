@@ -1,11 +1,9 @@
-"""Queries for incident filters and for search pages, counts and facets."""
+"""Incident filters as conditions, and the plan that says how a search reads them."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -13,18 +11,15 @@ from sqlalchemy import (
     Select,
     exists,
     func,
-    literal,
     select,
     text,
 )
-from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm import Session
 
-from devflowfix.db.hints import indexed_by
 from devflowfix.models import Incident, IncidentTag
 from devflowfix.search import density, fulltext
-from devflowfix.search.cursors import SortKey
 from devflowfix.search.fulltext import TextQuery
-from devflowfix.search.ordering import Ordering, Segment
+from devflowfix.search.ordering import Ordering
 from devflowfix.search.schemas import IncidentFilters, SortField, SortOrder
 from devflowfix.vocabulary import Severity
 
@@ -108,7 +103,7 @@ def field_conditions(
     if filters.max_confidence is not None:
         conditions.append(confidence <= filters.max_confidence)
     for tag in filters.tags or ():
-        conditions.append(_has_tag(tag, team_id))
+        conditions.append(has_tag(tag, team_id))
     conditions.extend(_date_conditions(filters, now))
 
     return conditions
@@ -128,13 +123,14 @@ def search_conditions(
     the order, and then sorts every incident in the range (seconds at a
     million); walking the order's own index stops after one page instead.
     """
-    by_order = _dialect(session) == "sqlite" and sort_by != SortField.CONFIDENCE
+    by_order = dialect_of(session) == "sqlite" and sort_by != SortField.CONFIDENCE
     return field_conditions(filters, team_id, now=now, confidence_index=not by_order)
 
 
-def _has_tag(
+def has_tag(
     tag: str, team_id: int, incident_id: ColumnElement[int] | None = None
 ) -> ColumnElement[bool]:
+    """The incident (by default the row of `incidents`) carries `tag`."""
     tagged = IncidentTag.__table__.alias("tagged")
     return exists(
         select(tagged.c.incident_id).where(
@@ -171,7 +167,7 @@ def tag_led(
     sort_by: SortField,
 ) -> TagLed | None:
     """How to count a search with tags from the tag index, or None if not so."""
-    if not filters.tags or filters.search_query or _dialect(session) != "sqlite":
+    if not filters.tags or filters.search_query or dialect_of(session) != "sqlite":
         return None
     untagged = filters.model_copy(update={"tags": None})
     others = search_conditions(session, untagged, team_id, now=now, sort_by=sort_by)
@@ -240,7 +236,7 @@ def plan_search(
     walks the order and tests each incident, so a page costs the same however
     many incidents match. Fewer matches come from the full-text index first.
     """
-    dialect = _dialect(session)
+    dialect = dialect_of(session)
     if text_query is None:
         selected = tuple(conditions)
         ordering = Ordering.of(sort_by, sort_order)
@@ -315,7 +311,7 @@ def _relevance_plan(
     # Scoring every match of a broad query costs time in proportion to the
     # matches; it ranks the `limit` most recently stored ones instead.
     # TODO: an older match that scores higher is then missing from the ranking.
-    if _dialect(session) == "sqlite":
+    if dialect_of(session) == "sqlite":
         ranked = fulltext.fts5_ranked_matches(text_query, conditions)
         if limit is not None:
             ranked = ranked.order_by(fulltext.FTS_TABLE.c.rowid.desc()).limit(limit)
@@ -388,9 +384,9 @@ def _lowest_ranked_id(
     The GIN index and an id range combine in one bitmap, so each try reads the
     matches in the range only, not every match of a common word.
     """
-    _apply(session, _BROAD_SETTINGS)
+    apply_settings(session, _BROAD_SETTINGS)
     highest = int(session.scalar(select(func.max(Incident.id))) or 0)
-    _apply(session, _INDEX_COUNT_SETTINGS)
+    apply_settings(session, _INDEX_COUNT_SETTINGS)
     span = RANKED_SPAN_GROWTH * limit
     while span < highest:
         newest = (
@@ -410,256 +406,19 @@ def _lowest_ranked_id(
     return 0
 
 
-def _dialect(session: Session) -> str:
+def dialect_of(session: Session) -> str:
+    """`sqlite` or `postgresql`: the database the session talks to."""
     return session.get_bind().dialect.name
 
 
 _APPLIED = "search.planner_settings"
 
 
-def _apply(session: Session, settings: tuple[str, ...]) -> None:
-    # Settings last for the transaction, so they are sent once per change.
+def apply_settings(session: Session, settings: tuple[str, ...]) -> None:
+    """Send a plan's planner settings, once per transaction and change."""
     transaction = session.get_transaction()
     if not settings or session.info.get(_APPLIED) == (transaction, settings):
         return
     for statement in settings:
         session.execute(text(statement))
     session.info[_APPLIED] = (transaction, settings)
-
-
-def _segment_query(
-    plan: SearchPlan, segment: Segment, *, reverse: bool, key: SortKey | None = None
-) -> Select[Any]:
-    ordering = plan.ordering
-    query = (
-        select(ordering.incident_id, ordering.value)
-        .select_from(plan.source)
-        .where(*plan.conditions, *ordering.conditions(segment))
-    )
-    if key is not None:
-        beyond = ordering.beyond(segment, key, reverse=reverse)
-        if beyond is not None:
-            query = query.where(beyond)
-
-    return query.order_by(*ordering.order_by(segment, reverse=reverse))
-
-
-def _keys(plan: SearchPlan, rows: Sequence[Any]) -> list[SortKey]:
-    return [plan.ordering.key_of(value, incident_id) for incident_id, value in rows]
-
-
-def fetch_page(
-    session: Session, plan: SearchPlan, *, offset: int, limit: int
-) -> list[SortKey]:
-    """The sort keys of up to `limit` incidents after the first `offset`."""
-    _apply(session, plan.settings)
-    if plan.verify is not None:
-        return _fetch_verified(
-            session, plan, None, skip=offset, limit=limit, reverse=False
-        )
-
-    keys: list[SortKey] = []
-    skip = offset
-    for segment in plan.ordering.segments():
-        if len(keys) >= limit:
-            break
-        query = _segment_query(plan, segment, reverse=False)
-        rows = session.execute(query.offset(skip).limit(limit - len(keys))).all()
-        if rows:
-            keys.extend(_keys(plan, rows))
-            skip = 0
-        elif skip:
-            skip -= _count_segment(session, plan, segment, cap=skip)
-
-    return keys
-
-
-def fetch_beyond(
-    session: Session, plan: SearchPlan, key: SortKey, *, limit: int, reverse: bool
-) -> list[SortKey]:
-    """The sort keys of up to `limit` incidents after `key` (before, if `reverse`).
-
-    With `reverse` the keys come nearest-first, that is in reverse order.
-    """
-    _apply(session, plan.settings)
-    if plan.verify is not None:
-        return _fetch_verified(session, plan, key, skip=0, limit=limit, reverse=reverse)
-
-    keys: list[SortKey] = []
-    for segment in plan.ordering.segments_from(key, reverse=reverse):
-        query = _segment_query(plan, segment, reverse=reverse, key=key)
-        keys.extend(_keys(plan, session.execute(query.limit(limit - len(keys))).all()))
-        if len(keys) >= limit:
-            break
-
-    return keys
-
-
-# Windows of a broad walk on SQLite start at a few pages and grow, so that a
-# query that matches most incidents reads little and a rarer one does not take
-# many trips.
-FIRST_WINDOW = 64
-LARGEST_WINDOW = 16_384
-
-
-def _fetch_verified(
-    session: Session,
-    plan: SearchPlan,
-    key: SortKey | None,
-    *,
-    skip: int,
-    limit: int,
-    reverse: bool,
-) -> list[SortKey]:
-    ordering = plan.ordering
-    segments = (
-        ordering.segments(reverse=reverse)
-        if key is None
-        else ordering.segments_from(key, reverse=reverse)
-    )
-    keys: list[SortKey] = []
-    if plan.verify is None:
-        return keys
-
-    for segment in segments:
-        found, skip = _walk_verified(
-            session,
-            plan,
-            plan.verify,
-            segment,
-            key,
-            skip=skip,
-            limit=limit - len(keys),
-            reverse=reverse,
-        )
-        keys.extend(found)
-        if len(keys) >= limit:
-            break
-
-    return keys
-
-
-def _walk_verified(
-    session: Session,
-    plan: SearchPlan,
-    text_query: TextQuery,
-    segment: Segment,
-    key: SortKey | None,
-    *,
-    skip: int,
-    limit: int,
-    reverse: bool,
-) -> tuple[list[SortKey], int]:
-    """Walk one segment window by window, keeping the incidents whose text matches.
-
-    Returns the keys found and how many matches are still to skip.
-    """
-    found: list[SortKey] = []
-    window = min(max(FIRST_WINDOW, 4 * (skip + limit)), LARGEST_WINDOW)
-    position = key
-    while len(found) < limit:
-        query = _segment_query(plan, segment, reverse=reverse, key=position)
-        rows = session.execute(query.limit(window)).all()
-        if not rows:
-            break
-        matching = fulltext.matching_ids(
-            session, text_query, [row[0] for row in rows], plan.newest
-        )
-        for incident_id, value in rows:
-            if incident_id not in matching:
-                continue
-            if skip:
-                skip -= 1
-                continue
-            found.append(plan.ordering.key_of(value, incident_id))
-            if len(found) == limit:
-                break
-        if len(rows) < window:
-            break
-        position = plan.ordering.key_of(rows[-1][1], rows[-1][0])
-        window = min(window * 4, LARGEST_WINDOW)
-
-    return found, skip
-
-
-def _count_segment(
-    session: Session, plan: SearchPlan, segment: Segment, *, cap: int
-) -> int:
-    inner = (
-        select(literal(1))
-        .select_from(plan.source)
-        .where(*plan.conditions, *plan.ordering.conditions(segment))
-        .limit(cap)
-        .subquery()
-    )
-    return int(session.scalar(select(func.count()).select_from(inner)) or 0)
-
-
-def count_matches(session: Session, plan: SearchPlan, *, cap: int) -> int:
-    """How many incidents the plan selects, counting no further than `cap + 1`."""
-    _apply(session, plan.settings)
-    if plan.ranked is not None and _dialect(session) == "sqlite":
-        # Testing each incident of the team against FTS5 reads a hundred
-        # incidents per match of a 1% word; FTS5 lists the matches directly.
-        return fulltext.count_fts5_matches(session, plan.ranked, plan.fields, cap)
-    if plan.verify is not None:
-        return fulltext.count_fts5_matches(
-            session, plan.verify, plan.conditions, cap, plan.newest
-        )
-    if plan.tag_led is not None:
-        return _count_tag_led(session, plan.tag_led, cap)
-    _apply(session, plan.count_settings or ())
-
-    inner = (
-        select(literal(1))
-        .select_from(Incident)
-        .where(*plan.matches)
-        .limit(cap + 1)
-        .subquery()
-    )
-
-    return int(session.scalar(select(func.count()).select_from(inner)) or 0)
-
-
-def _count_tag_led(session: Session, led: TagLed, cap: int) -> int:
-    first, *others = led.tags
-    entry = IncidentTag.__table__.alias("led")
-    entries = (
-        select(literal(1))
-        .select_from(entry)
-        .join(Incident, Incident.id == entry.c.incident_id)
-        .where(
-            entry.c.team_id == led.team_id,
-            entry.c.tag == first,
-            *(_has_tag(tag, led.team_id, entry.c.incident_id) for tag in others),
-            *led.others,
-        )
-        .limit(cap + 1)
-    )
-    inner = indexed_by(session, entries, Incident, fulltext.ID_INDEX).subquery()
-    return int(session.scalar(select(func.count()).select_from(inner)) or 0)
-
-
-def facet_values(
-    session: Session, incident_ids: Sequence[int]
-) -> list[tuple[str, Severity, str, str]]:
-    """Source, severity, outcome and failure type of each given incident."""
-    query = select(
-        Incident.source, Incident.severity, Incident.outcome, Incident.failure_type
-    ).where(Incident.id.in_(incident_ids))
-    # The id index carries these columns; the rows themselves are wide.
-    rows = session.execute(indexed_by(session, query, Incident, fulltext.ID_INDEX))
-    return [(row[0], row[1], row[2], row[3]) for row in rows]
-
-
-def load_incidents(
-    session: Session, incident_ids: Sequence[int], *, with_log: bool
-) -> list[Incident]:
-    """The incidents with these ids, in the order given."""
-    if not incident_ids:
-        return []
-    query = select(Incident).where(Incident.id.in_(incident_ids))
-    if not with_log:
-        query = query.options(defer(Incident.error_log))
-    found = {incident.id: incident for incident in session.scalars(query)}
-    return [found[incident_id] for incident_id in incident_ids if incident_id in found]

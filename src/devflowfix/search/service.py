@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from devflowfix.config import Settings
 from devflowfix.models import Incident, User
 from devflowfix.models.base import utcnow
-from devflowfix.search import repository
+from devflowfix.search import pages, repository
 from devflowfix.search.cursors import (
     Cursor,
     Direction,
@@ -192,11 +192,11 @@ def _page_window(session: Session, plan: SearchPlan, spec: SearchSpec) -> PageWi
     size = spec.page_size
     if spec.key is None:
         offset = (spec.page - 1) * size
-        keys = repository.fetch_page(session, plan, offset=offset, limit=size + 1)
+        keys = pages.fetch_page(session, plan, offset=offset, limit=size + 1)
         return PageWindow(keys[:size], spec.page > 1, len(keys) > size)
 
     backwards = spec.direction == "previous"
-    keys = repository.fetch_beyond(
+    keys = pages.fetch_beyond(
         session, plan, spec.key, limit=size + 1, reverse=backwards
     )
     if backwards:
@@ -208,13 +208,13 @@ def _page_window(session: Session, plan: SearchPlan, spec: SearchSpec) -> PageWi
 def _count(
     session: Session, plan: SearchPlan, spec: SearchSpec, limit: int
 ) -> tuple[Total, FacetCounts | None]:
-    total = _total(repository.count_matches(session, plan, cap=limit), limit)
+    total = _total(pages.count_matches(session, plan, cap=limit), limit)
     if not spec.include_facets:
         return total, None
     # The facets count the first `limit` matches in the requested order: all
     # of them unless the total is past the limit too.
-    keys = repository.fetch_page(session, plan, offset=0, limit=limit)
-    rows = repository.facet_values(session, [key[2] for key in keys])
+    keys = pages.fetch_page(session, plan, offset=0, limit=limit)
+    rows = pages.facet_values(session, [key[2] for key in keys])
     whole = total.relation == "eq" and len(rows) == total.items
     return total, _facets(rows, relation="eq" if whole else "gte")
 
@@ -249,7 +249,7 @@ def _hits(
     text_query: TextQuery | None,
     spec: SearchSpec,
 ) -> list[SearchHit]:
-    incidents = repository.load_incidents(
+    incidents = pages.load_incidents(
         session, [key[2] for key in window.keys], with_log=text_query is not None
     )
     return [_hit(incident, text_query, spec.highlight) for incident in incidents]
