@@ -321,3 +321,19 @@ def test_generated_rows_give_the_reference_bytes(
             session.execute(delete(Incident).where(Incident.team_id == member.team_id))
 
     assert fast == reference
+
+
+@ONLY_SQLITE
+def test_chunks_hold_whole_batches_and_the_asked_rows(
+    database: Database, member: User
+) -> None:
+    make_incidents(database, member, 700)
+    team = [Incident.team_id == member.team_id]
+
+    with database.transaction(write=False) as session:
+        chunks = list(iter_csv_chunks(session, team, limit=None, chunk_rows=300))
+    fast, reference = both_bytes(database, member)
+
+    assert [chunk.rows for chunk in chunks] == [300, 300, 100]
+    assert HEADER + b"".join(chunk.data for chunk in chunks) == reference
+    assert fast == reference

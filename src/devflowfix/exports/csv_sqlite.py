@@ -176,16 +176,17 @@ def iter_stored_chunks(
         raise TypeError("the stored columns are read through a sqlite3 connection")
 
     cells = StoredCells(connection)
-    batch_rows = min(chunk_rows, BATCH_ROWS)
     cursor = connection.cursor()
     try:
         cursor.execute(statement, parameters)
         parts: list[bytes] = []
         rows_in_parts = 0
-        while rows := cursor.fetchmany(batch_rows):
+        # Batches end where chunks do, so that every chunk but the last holds
+        # exactly `chunk_rows`.
+        while rows := cursor.fetchmany(min(BATCH_ROWS, chunk_rows - rows_in_parts)):
             parts.append(chunk_csv(session, rows, cells))
             rows_in_parts += len(rows)
-            if rows_in_parts >= chunk_rows:
+            if rows_in_parts == chunk_rows:
                 yield CsvChunk(b"".join(parts), rows_in_parts)
                 parts, rows_in_parts = [], 0
         if parts:
@@ -269,11 +270,12 @@ def stored_text(
     """
     # One function with no call per cell: this runs for every row.
     if moments is None:
-        joined = FIELD.join(row[2:6])
+        stored = row[2:6]
+        joined = FIELD.join(stored)
         if STORED_DATETIMES(joined) is None or ROUNDED_UP in joined:
             raise UnusualDatetime(joined)
         hours = cells.hours
-        timestamp, created, updated, resolved = row[2:6]
+        timestamp, created, updated, resolved = stored
         moments = (
             f"{hours[timestamp[:13]]}{timestamp[13:19]}Z{FIELD}"
             f"{hours[created[:13]]}{created[13:19]}Z{FIELD}"
@@ -337,7 +339,8 @@ def _hour(text: str) -> str:
         date.fromisoformat(day)
     except ValueError:
         raise UnusualDatetime(text) from None
-    if not (text[10:11] == " " and hour.isascii() and hour.isdigit() and hour < "24"):
+    digits = len(hour) == 2 and hour.isascii() and hour.isdigit()
+    if text[10:11] != " " or not digits or hour >= "24":
         raise UnusualDatetime(text)
     return f"{day}T{hour}"
 
