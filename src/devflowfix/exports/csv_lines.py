@@ -12,8 +12,9 @@ holds the two to the same bytes on data made to trip them up.
   ends lines with LF; each CopyData message is one row, so the LF to replace
   is its last byte).
 - SQLite has no COPY, and building the cells or the lines in SQL costs it
-  more than Python needs: the query reads the columns as stored and
-  `csv_sqlite` builds each line.
+  more than Python needs: the query reads the columns as stored,
+  `csv_sqlite` joins each row's fields with control characters and
+  `csv_quoting` quotes a whole batch of rows in a few passes over its bytes.
 
 Either way the lines come in UTF-8 chunks of `CHUNK_ROWS`.
 """

@@ -5,7 +5,7 @@ download or a job file of any size needs memory for one chunk only.
 
 `iter_incident_csv` is the reference writer: stdlib csv over the cells of
 `repository.csv_columns`. Exports write the same bytes faster (`csv_lines`:
-COPY on PostgreSQL, lines built from the stored values on SQLite) and hand
+COPY on PostgreSQL, the stored values joined and quoted in bulk on SQLite) and hand
 them to `write_csv_chunks`.
 """
 

@@ -26,6 +26,8 @@ from devflowfix.models import Incident, Job
 from devflowfix.vocabulary import JobStatus, Severity
 
 DEFAULT_BATCH_SIZE = 2000
+# The CSV's datetimes on SQLite: strftime's format for `2026-11-28T10:30:00Z`.
+SQLITE_UTC_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 
 class IncidentRow(NamedTuple):
@@ -213,7 +215,7 @@ def utc_text(column: InstrumentedAttribute[Any], *, dialect: str) -> ColumnEleme
             func.timezone("UTC", column), 'YYYY-MM-DD"T"HH24:MI:SS"Z"', type_=String()
         )
     # SQLite keeps UTC as `YYYY-MM-DD HH:MM:SS.ffffff` text, which strftime reads.
-    return func.strftime("%Y-%m-%dT%H:%M:%SZ", column, type_=String())
+    return func.strftime(SQLITE_UTC_FORMAT, column, type_=String())
 
 
 def _iter_batches(
