@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, func, literal, select
+from sqlalchemy import Select, func, literal, select, type_coerce
 from sqlalchemy.orm import Session, defer
+from sqlalchemy.types import NullType
 
 from devflowfix.db.hints import indexed_by
 from devflowfix.models import Incident, IncidentTag
@@ -19,11 +20,22 @@ from devflowfix.vocabulary import Severity
 
 
 def _segment_query(
-    plan: SearchPlan, segment: Segment, *, reverse: bool, key: SortKey | None = None
+    plan: SearchPlan,
+    segment: Segment,
+    *,
+    reverse: bool,
+    key: SortKey | None = None,
+    stored: bool = False,
 ) -> Select[Any]:
+    """The incident ids and sort values of a segment, in walking order.
+
+    With `stored` the sort values come as the database stores them, for a
+    caller that converts only the few it keeps (see `_walk_verified`).
+    """
     ordering = plan.ordering
+    value = type_coerce(ordering.value, NullType()) if stored else ordering.value
     query = (
-        select(ordering.incident_id, ordering.value)
+        select(ordering.incident_id, value)
         .select_from(plan.source)
         .where(*plan.conditions, *ordering.conditions(segment))
     )
@@ -148,26 +160,36 @@ def _walk_verified(
     found: list[SortKey] = []
     window = min(max(FIRST_WINDOW, 4 * (skip + limit)), LARGEST_WINDOW)
     position = key
+    # The walk reads many more rows than it keeps: it reads their sort values
+    # as stored and converts only those of the rows it keeps (a datetime
+    # costs microseconds, and a rare word reads thousands of rows a page).
+    ordering = plan.ordering
+    dialect = session.get_bind().dialect
+    convert = ordering.value.type.dialect_impl(dialect).result_processor(
+        dialect, None
+    ) or (lambda stored: stored)
     while len(found) < limit:
-        query = _segment_query(plan, segment, reverse=reverse, key=position)
+        query = _segment_query(
+            plan, segment, reverse=reverse, key=position, stored=True
+        )
         rows = session.execute(query.limit(window)).all()
         if not rows:
             break
         matching = fulltext.matching_ids(
             session, text_query, [row[0] for row in rows], plan.newest
         )
-        for incident_id, value in rows:
+        for incident_id, stored in rows:
             if incident_id not in matching:
                 continue
             if skip:
                 skip -= 1
                 continue
-            found.append(plan.ordering.key_of(value, incident_id))
+            found.append(ordering.key_of(convert(stored), incident_id))
             if len(found) == limit:
                 break
         if len(rows) < window:
             break
-        position = plan.ordering.key_of(rows[-1][1], rows[-1][0])
+        position = ordering.key_of(convert(rows[-1][1]), rows[-1][0])
         window = min(window * 4, LARGEST_WINDOW)
 
     return found, skip
