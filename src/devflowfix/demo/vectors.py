@@ -59,20 +59,25 @@ def parse(vector: str) -> Words:
 
 
 def highest(words: Words) -> int:
-    return max((max(positions) for _, positions in words), default=0)
+    # A tsvector's text lists each word's positions in ascending order.
+    return max([positions[-1] for _, positions in words], default=0)
+
+
+def most_positions(words: Words) -> int:
+    return max([len(positions) for _, positions in words], default=0)
 
 
 def render(words: Words, shift: int, weight: str) -> str:
     """`words` as tsvector text, positions moved on by `shift`, with `weight`."""
     letter = WEIGHT_LETTERS[weight]
-    return " ".join(
-        f"'{lexeme}':{','.join(f'{p + shift}{letter}' for p in positions)}"
-        for lexeme, positions in words
-    )
-
-
-def counts(words: Words) -> dict[str, int]:
-    return {lexeme: len(positions) for lexeme, positions in words}
+    rendered = []
+    for lexeme, positions in words:
+        if len(positions) == 1:
+            rendered.append(f"'{lexeme}':{positions[0] + shift}{letter}")
+        else:
+            moved = ",".join([f"{p + shift}{letter}" for p in positions])
+            rendered.append(f"'{lexeme}':{moved}")
+    return " ".join(rendered)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,8 +112,10 @@ class RowVectors:
         self.pipelines = pipelines
         self.fields = fields
         self.hour_words = hour_words
+        # Per (pipeline, bundle, analysed): some 28,000 at a million rows,
+        # 1.7 KB each. Each bundle's parsed texts are dropped once both of its
+        # variants are made.
         self.variants: dict[tuple[int, int, bool], _Variant | None] = {}
-        self.logs: dict[str, _Log | None] = {}
 
     def text(
         self, pipeline: int, bundle: int, analysed: bool, tags: int, hour: int
@@ -118,7 +125,8 @@ class RowVectors:
         try:
             variant = self.variants[key]
         except KeyError:
-            variant = self.variants[key] = self._variant(pipeline, bundle, analysed)
+            self._make(pipeline, bundle)
+            variant = self.variants[key]
         if variant is None:
             return None
         if variant.hours is None:
@@ -133,56 +141,62 @@ class RowVectors:
             f"'{words[2]}':{third}{variant.tags[tags]}"
         )
 
-    def _variant(self, pipeline: int, bundle: int, analysed: bool) -> _Variant | None:
+    def _make(self, pipeline: int, bundle: int) -> None:
+        """Both variants of a bundle's rows: analysed, and without a root cause."""
         source = self.pipelines[pipeline]
         item = source.bundles[bundle]
-        log = self._log(_marked(item.error_log))
-        if log is None:
-            return None
-
         fields = self.fields
-        parts: list[tuple[Words, str]] = [
-            (parse(fields["error_message"][item.error_message]), "A")
-        ]
-        if analysed:
-            parts.append((parse(fields["root_cause"][item.root_cause]), "B"))
-        parts.append((parse(fields["workflow"][item.workflow]), "C"))
-        parts.append((parse(fields["repository"][source.repository.slug]), "B"))
+        marked = _marked(item.error_log)
+        log = (
+            None if marked is None else _split_log(fields["error_log"][marked], marked)
+        )
+        message = parse(fields["error_message"][item.error_message])
+        root_cause = parse(fields["root_cause"][item.root_cause])
+        workflow = parse(fields["workflow"][item.workflow])
+        repository = parse(fields["repository"][source.repository.slug])
+        tags = [parse(fields["tags"][tags_json]) for _, tags_json in item.tag_choices]
+        for analysed in (True, False):
+            parts = [
+                (message, "A"),
+                (root_cause if analysed else [], "B"),
+                (workflow, "C"),
+                (repository, "B"),
+            ]
+            self.variants[(pipeline, bundle, analysed)] = (
+                None if log is None else _variant(parts, log, tags)
+            )
 
-        shift, rendered, seen = 0, [], _Counter()
-        for words, weight in parts:
-            if words:
-                rendered.append(render(words, shift, weight))
-            seen.add(words)
-            shift += highest(words)
-        if log.words:
-            rendered.append(render(log.words, shift, "D"))
-        seen.add(log.words)
-        hours = None
-        if log.hours is not None:
-            hours = _hour_positions(log.hours, shift)
-            seen.add_positions(3 * len(log.hours[0]))
-        shift += log.highest
 
-        tags: list[str] = []
-        tag_counts = 0
-        for _, tags_json in item.tag_choices:
-            words = parse(fields["tags"][tags_json])
-            tags.append(" " + render(words, shift, "C") if words else "")
-            tag_counts = max(tag_counts, max(counts(words).values(), default=0))
-            if highest(words) + shift > MAX_POSITION:
-                return None
+def _variant(
+    parts: list[tuple[Words, str]], log: _Log, tags: list[Words]
+) -> _Variant | None:
+    """A row's vector but for its hour words and tags, and the tags' choices."""
+    shift, rendered, seen = 0, [], _Counter()
+    for words, weight in parts:
+        if words:
+            rendered.append(render(words, shift, weight))
+        seen.add(words)
+        shift += highest(words)
+    if log.words:
+        rendered.append(render(log.words, shift, "D"))
+    seen.add(log.words)
+    hours = None
+    if log.hours is not None:
+        hours = _hour_positions(log.hours, shift)
+        seen.add_positions(3 * len(log.hours[0]))
+    shift += log.highest
 
-        if seen.most + tag_counts > MAX_WORD_POSITIONS or shift > MAX_POSITION:
+    choices: list[str] = []
+    tag_counts = 0
+    for words in tags:
+        choices.append(" " + render(words, shift, "C") if words else "")
+        tag_counts = max(tag_counts, most_positions(words))
+        if highest(words) + shift > MAX_POSITION:
             return None
-        return _Variant(" ".join(rendered), hours, tuple(tags))
 
-    def _log(self, marked: str | None) -> _Log | None:
-        if marked is None:
-            return None
-        if marked not in self.logs:
-            self.logs[marked] = _split_log(self.fields["error_log"][marked], marked)
-        return self.logs[marked]
+    if seen.most + tag_counts > MAX_WORD_POSITIONS or shift > MAX_POSITION:
+        return None
+    return _Variant(" ".join(rendered), hours, tuple(choices))
 
 
 class _Counter:
@@ -192,7 +206,7 @@ class _Counter:
         self.most = 0
 
     def add(self, words: Words) -> None:
-        self.most += max((len(positions) for _, positions in words), default=0)
+        self.most += most_positions(words)
 
     def add_positions(self, positions: int) -> None:
         self.most += positions
