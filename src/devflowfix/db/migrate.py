@@ -14,7 +14,7 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 # Schema objects the ORM models do not describe, created by migrations only:
 # Procrastinate's queue tables on PostgreSQL (its own SQL, migration 0003_jobs),
-# the SQLite FTS5 table with its shadow tables, PostgreSQL's generated
+# the SQLite FTS5 table with its shadow tables, PostgreSQL's trigger-filled
 # tsvector column with its GIN index, and the table where a bulk load keeps the
 # definitions of what it set aside (search.maintenance, raw SQL only).
 # Comparisons of models and schema skip them.

@@ -36,6 +36,7 @@ from devflowfix.demo import writers
 from devflowfix.demo.bundles import build_pipelines
 from devflowfix.demo.report import DEMO_PASSWORD, DemoReport
 from devflowfix.demo.rows import Batch, RowFactory
+from devflowfix.demo.vectors import compute_row_vectors
 from devflowfix.models import Team, User
 from devflowfix.search.maintenance import bulk_indexing
 from devflowfix.vocabulary import Role
@@ -72,6 +73,13 @@ def load_demo(
     if not skipped and incidents > 0:
         when = now or datetime.now(UTC)
         factory = _row_factory(database, incidents, team_id, user_id, seed, when)
+        if database.dialect == "postgresql":
+            factory.vectors = compute_row_vectors(
+                database.engine,
+                factory.pipelines,
+                factory.timeline.hours,
+                factory.format.log_hour,
+            )
         plan = _Writes(database, seed, check_public_ids=had_incidents)
         with bulk_indexing(database.engine, rows=incidents):
             loaded = _load_incidents(plan, factory, incidents)

@@ -14,10 +14,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import accumulate
+from typing import TYPE_CHECKING
 
 from devflowfix.demo.bundles import Branch, Bundle, Pipeline
 from devflowfix.demo.logs import HOUR
 from devflowfix.vocabulary import Outcome
+
+if TYPE_CHECKING:
+    from devflowfix.demo.vectors import RowVectors
 
 INCIDENT_COLUMNS = (
     "id", "public_id", "team_id", "source", "severity", "failure_type", "outcome",
@@ -28,6 +32,8 @@ INCIDENT_COLUMNS = (
     "created_by_id",
 )  # fmt: skip
 TAG_COLUMNS = ("incident_id", "tag", "team_id")
+# With the search vector computed by the loader (PostgreSQL), rows end with it.
+VECTOR_COLUMNS = (*INCIDENT_COLUMNS, "search_vector")
 
 WINDOW_DAYS = 120
 SECOND = 1_000_000
@@ -70,6 +76,7 @@ class Batch:
 
     incidents: list[Row] = field(default_factory=list)
     tags: list[tuple[int, str, int]] = field(default_factory=list)
+    columns: tuple[str, ...] = INCIDENT_COLUMNS
 
 
 class Timeline:
@@ -250,6 +257,8 @@ class RowFactory:
         self.timeline = Timeline(now, rng)
         self.format = TimeFormat(time_suffix)
         self.produced = 0
+        # Set by a loader that writes each row's search vector (PostgreSQL).
+        self.vectors: RowVectors | None = None
 
         self.webhook_delays = _clipped(_lognormal_pool(rng, 15, 1.0), 2, 900)
         self.manual_delays = _clipped(_lognormal_pool(rng, 1200, 1.0), 60, 86400)
@@ -271,7 +280,9 @@ class RowFactory:
         hours = self.timeline.hours_for(rng, self.produced, count, self.total)
         self.produced += count
 
-        batch = Batch()
+        batch = Batch(
+            columns=INCIDENT_COLUMNS if self.vectors is None else VECTOR_COLUMNS
+        )
         append_tag, team_id = batch.tags.append, self.team_id
         for offset in range(count):
             row_id = first_id + offset
@@ -288,7 +299,8 @@ class RowFactory:
     ) -> tuple[Row, tuple[str, ...]]:
         rand, when = self.rand, self.format
         pipeline = self.pipelines[index]
-        bundle = pipeline.bundles[int(rand() * len(pipeline.bundles))]
+        chosen = int(rand() * len(pipeline.bundles))
+        bundle = pipeline.bundles[chosen]
         branch = pipeline.branches[int(rand() * len(pipeline.branches))]
         outcome = bundle.outcomes[int(rand() * len(bundle.outcomes))]
         analysed = rand() >= UNANALYSED_SHARE
@@ -299,8 +311,9 @@ class RowFactory:
         )
 
         url, external_id = self.links[index].locate(row_id, branch, bundle.workflow)
-        tags, tags_json = bundle.tag_choices[int(rand() * len(bundle.tag_choices))]
-        row = (
+        tag_choice = int(rand() * len(bundle.tag_choices))
+        tags, tags_json = bundle.tag_choices[tag_choice]
+        row: Row = (
             row_id, public_id, self.team_id, source,
             bundle.severities[int(rand() * len(bundle.severities))],
             bundle.failure_type, outcome, pipeline.repository.slug, branch.name,
@@ -318,6 +331,9 @@ class RowFactory:
             bundle.rules_json if analysed else None, None,
             self.user_id if manual else None,
         )  # fmt: skip
+        if self.vectors is not None:
+            vector = self.vectors.text(index, chosen, analysed, tag_choice, hour)
+            row = (*row, vector)
 
         return row, tags
 

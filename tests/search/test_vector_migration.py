@@ -1,0 +1,82 @@
+"""Migration 0012: PostgreSQL's search vector from a generated column to a
+trigger-filled one and back, keeping every stored vector."""
+
+from __future__ import annotations
+
+from alembic import command
+from sqlalchemy import Engine, text
+
+from devflowfix.db import Database, create_db_engine
+from devflowfix.db.migrate import alembic_config, is_current, upgrade_to_head
+from devflowfix.search.vectors import POSTGRES_VECTOR
+from factories import make_incident, make_user
+from search.test_fulltext import matching
+
+GENERATED = text(
+    "SELECT attgenerated FROM pg_attribute "
+    "WHERE attrelid = 'incidents'::regclass AND attname = 'search_vector'"
+)
+TRIGGERS = text(
+    "SELECT tgname FROM pg_trigger WHERE tgrelid = 'incidents'::regclass "
+    "AND tgname LIKE 'incidents_search_vector%' ORDER BY tgname"
+)
+VECTORS = text("SELECT id, search_vector::text FROM incidents ORDER BY id")
+MISMATCHED = text(
+    "SELECT count(*) FROM incidents "  # noqa: S608
+    f"WHERE search_vector IS DISTINCT FROM {POSTGRES_VECTOR}"
+)
+
+
+def _downgrade(engine: Engine, database_url: str) -> None:
+    config = alembic_config(database_url)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0011_search_set_aside")
+
+
+def test_the_vector_migration_downgrades_and_upgrades_again(
+    database: Database, database_url: str
+) -> None:
+    user = make_user(database)
+    make_incident(database, user, error_message="kept across the migrations")
+    engine = create_db_engine(database_url)
+
+    if database.is_sqlite:
+        _downgrade(engine, database_url)
+        upgrade_to_head(engine)
+        assert is_current(engine)
+        assert matching(database, user, "kept") == {"kept across the migrations"}
+        engine.dispose()
+        return
+
+    with engine.connect() as connection:
+        before = connection.execute(VECTORS).all()
+        assert connection.scalar(GENERATED) == ""
+        assert list(connection.scalars(TRIGGERS)) == [
+            "incidents_search_vector_insert",
+            "incidents_search_vector_update",
+        ]
+
+    _downgrade(engine, database_url)
+    with engine.connect() as connection:
+        generated = connection.scalar(GENERATED)
+        triggers = list(connection.scalars(TRIGGERS))
+        during = connection.execute(VECTORS).all()
+    upgrade_to_head(engine)
+    with engine.connect() as connection:
+        after = connection.execute(VECTORS).all()
+        indexes = set(
+            connection.scalars(
+                text("SELECT indexname FROM pg_indexes WHERE tablename = 'incidents'")
+            )
+        )
+
+    assert (generated, triggers) == ("s", [])
+    assert before == during == after
+    assert "ix_incidents_search_vector" in indexes
+    assert is_current(engine)
+    make_incident(database, user, error_message="written after the upgrade")
+    assert matching(database, user, "upgrade") == {"written after the upgrade"}
+    with engine.connect() as connection:
+        assert connection.scalar(MISMATCHED) == 0
+    engine.dispose()
