@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -264,7 +265,7 @@ def plan_search(
     if sort_by == SortField.RELEVANCE:
         limit = relevance_limit if broad else None
         return _relevance_plan(
-            session, text_query, conditions, sort_order, selected, limit
+            session, text_query, conditions, sort_order, selected, limit, share
         )
 
     ordering = Ordering.of(sort_by, sort_order)
@@ -307,6 +308,7 @@ def _relevance_plan(
     sort_order: SortOrder,
     matches: tuple[ColumnElement[bool], ...],
     limit: int | None,
+    share: float | None,
 ) -> SearchPlan:
     # Scoring every match of a broad query costs time in proportion to the
     # matches; it ranks the `limit` most recently stored ones instead.
@@ -322,7 +324,8 @@ def _relevance_plan(
     match = fulltext.matches_by_index(text_query, "postgresql")
     scope = list(conditions)
     if limit is not None:
-        scope.append(Incident.id >= _lowest_ranked_id(session, scope, match, limit))
+        lowest = _lowest_ranked_id(session, scope, match, limit, share)
+        scope.append(Incident.id >= lowest)
     newest = select(Incident.id).where(*scope, match)
     if limit is not None:
         newest = newest.order_by(Incident.id.desc()).limit(limit)
@@ -371,6 +374,9 @@ def _ranked_plan(
 # The newest matches of a broad query are searched for among the newest ids
 # first, in id ranges that grow by this factor until they hold enough.
 RANKED_SPAN_GROWTH = 8
+# The first range holds twice as many ids as the estimated share of matches
+# says `limit` matches need: a 1% query starts at 200,000 ids, not 8,000.
+RANKED_SPAN_MARGIN = 2.0
 
 
 def _lowest_ranked_id(
@@ -378,16 +384,20 @@ def _lowest_ranked_id(
     scope: list[ColumnElement[bool]],
     match: ColumnElement[bool],
     limit: int,
+    share: float | None,
 ) -> int:
     """The lowest id among the newest `limit` matches, or 0 if fewer match.
 
     The GIN index and an id range combine in one bitmap, so each try reads the
-    matches in the range only, not every match of a common word.
+    matches in the range only, not every match of a common word. Each try
+    checks what it found, so the estimated `share` only saves tries.
     """
     apply_settings(session, _BROAD_SETTINGS)
     highest = int(session.scalar(select(func.max(Incident.id))) or 0)
     apply_settings(session, _INDEX_COUNT_SETTINGS)
     span = RANKED_SPAN_GROWTH * limit
+    if share:
+        span = max(span, math.ceil(RANKED_SPAN_MARGIN * limit / share))
     while span < highest:
         newest = (
             select(Incident.id)
