@@ -110,8 +110,8 @@ def _tsquery_phrase(phrase: Phrase) -> str:
 
     # One weight throughout keeps the phrase inside one field (see 0002_search).
     # TODO: the GIN index knows words, not their order, so a phrase of common
-    # words rechecks the vector of every incident holding all of them (about
-    # 220 ms for `package.json` at a million incidents).
+    # words rechecks the vector of every incident holding all of them (its
+    # count makes `package.json` take 57 ms at the median at a million).
     # TODO: tsvector positions stop at 16,383, so a phrase past that word of an
     # incident's texts (a long log) is not found on PostgreSQL.
     alternatives = [
@@ -321,7 +321,7 @@ def count_fts5_matches(
     counted, below = 0, None
     if newest is not None and newest.ids and query.prefixed:
         known = func.json_each(json.dumps(sorted(newest.ids))).table_valued("value")
-        counted = _count(
+        counted = count_by_id_index(
             session,
             select(literal(1))
             .select_from(Incident)
@@ -341,10 +341,14 @@ def count_fts5_matches(
     )
     if below is not None:
         older = older.where(below)
-    return counted + _count(session, older, cap + 1 - counted)
+    return counted + count_by_id_index(session, older, cap + 1 - counted)
 
 
-def _count(session: Session, rows: Select[Any], limit: int) -> int:
-    """How many of `rows` there are, up to `limit`, read through the id index."""
+def count_by_id_index(session: Session, rows: Select[Any], limit: int) -> int:
+    """How many of `rows` there are, up to `limit`, read through the id index.
+
+    On SQLite the incidents are read through the covering id index while it
+    exists (`db.hints.indexed_by`); elsewhere the rows are counted as they are.
+    """
     inner = indexed_by(session, rows.limit(limit), Incident, ID_INDEX).subquery()
     return int(session.scalar(select(func.count()).select_from(inner)) or 0)

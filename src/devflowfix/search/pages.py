@@ -247,10 +247,8 @@ def _count_tag_led(session: Session, led: TagLed, cap: int) -> int:
             *(has_tag(tag, led.team_id, entry.c.incident_id) for tag in others),
             *led.others,
         )
-        .limit(cap + 1)
     )
-    inner = indexed_by(session, entries, Incident, fulltext.ID_INDEX).subquery()
-    return int(session.scalar(select(func.count()).select_from(inner)) or 0)
+    return fulltext.count_by_id_index(session, entries, cap + 1)
 
 
 def facet_values(
