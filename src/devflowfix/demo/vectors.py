@@ -29,7 +29,7 @@ from sqlalchemy import Engine, text
 
 from devflowfix.demo.bundles import Pipeline
 from devflowfix.demo.logs import HOUR
-from devflowfix.search.vectors import field_vector
+from devflowfix.search.vectors import FIELDS, NON_TEXT, field_vector
 
 # Stand-ins for the three words of 'YYYY-MM-DDTHH' ('2026', '12', '03t17').
 MARKERS = ("zqhourmarkera", "zqhourmarkerb", "zqhourmarkerc")
@@ -44,6 +44,8 @@ SEPARATOR = re.compile(r"[\x01-\x2f\x3a-\x40\x5b-\x60\x7b-\x7f]")
 ENTRY = re.compile(r"'((?:[^']|'')*)'(?::([0-9A-D,]+))?")
 WEIGHT_LETTERS = {"A": "A", "B": "B", "C": "C", "D": ""}
 QUERY_CHUNK = 2_000
+# Each field's weight, in the order the column's expression joins them.
+_WEIGHTS = dict(FIELDS)
 QUERY_STREAMS = 2
 
 Words = list[tuple[str, list[int]]]
@@ -261,14 +263,7 @@ def compute_row_vectors(
     hour_text: Callable[[int], str],
 ) -> RowVectors:
     """Ask the server for every distinct text's vector, field by field."""
-    texts: dict[str, set[str]] = {
-        "error_message": set(),
-        "root_cause": set(),
-        "workflow": set(),
-        "repository": set(),
-        "error_log": set(),
-        "tags": set(),
-    }
+    texts: dict[str, set[str]] = {field: set() for field in _WEIGHTS}
     for pipeline in pipelines:
         texts["repository"].add(pipeline.repository.slug)
         for bundle in pipeline.bundles:
@@ -307,16 +302,6 @@ def compute_row_vectors(
     return RowVectors(pipelines, fields, hour_words)
 
 
-_WEIGHTS = {
-    "error_message": "A",
-    "root_cause": "B",
-    "workflow": "C",
-    "repository": "B",
-    "error_log": "D",
-    "tags": "C",
-}
-
-
 def _chunks(values: list[str], size: int) -> list[list[str]]:
     return [values[start : start + size] for start in range(0, len(values), size)]
 
@@ -325,7 +310,7 @@ def _field_vectors(
     engine: Engine, field: str, weight: str, values: list[str]
 ) -> list[str]:
     # tags is jsonb in the table: its text is the jsonb's, not the JSON given.
-    value = "CAST(CAST(u.value AS jsonb) AS text)" if field == "tags" else "u.value"
+    value = "CAST(CAST(u.value AS jsonb) AS text)" if field in NON_TEXT else "u.value"
     query = text(
         f"SELECT CAST({field_vector(value, weight)} AS text) "  # noqa: S608
         "FROM unnest(CAST(:values AS text[])) WITH ORDINALITY AS u(value, n) "
