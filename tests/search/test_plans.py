@@ -64,7 +64,8 @@ def test_statistics_decide_when_they_bound_the_query_below_the_threshold(
     database: Database, member: User
 ) -> None:
     _only_postgres(database)
-    make_incidents(database, member, 10, error_message="All green, exit 0")
+    make_incidents(database, member, 9, error_message="All green, exit 0")
+    make_incidents(database, member, 1, error_message="Flaky runner")
     _analyse(database)
     density._statistics.clear()
 
@@ -73,7 +74,43 @@ def test_statistics_decide_when_they_bound_the_query_below_the_threshold(
             session, compile_query('"exit code 137" zzyzx'), 5_000
         )
 
-    assert estimate == density.MatchEstimate(matches=0.0, share=0.0)
+    # Unlisted words are at most as common as the rarest listed one, `flaky`.
+    assert estimate == density.MatchEstimate(
+        matches=pytest.approx(1.0), share=pytest.approx(0.1)
+    )
+
+
+def test_a_plain_word_missing_from_the_statistics_is_probed(
+    database: Database, member: User
+) -> None:
+    # With a statistics target of 1, ANALYZE lists ten words, every one of
+    # them more common than `eresolve`, which is in one incident of five.
+    _only_postgres(database)
+    common = "alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo"
+    make_incidents(database, member, 80, error_message=common)
+    make_incidents(database, member, 20, error_message="npm ERESOLVE")
+    _set_statistics_target(database, 1)
+    try:
+        _analyse(database)
+        density._statistics.clear()
+        with database.transaction(write=False) as session:
+            listed = density._term_statistics(session).shares
+            estimate = density.estimate_matches(session, compile_query("ERESOLVE"), 10)
+    finally:
+        _set_statistics_target(database, -1)
+        density._statistics.clear()
+
+    assert "eresolve" not in listed
+    assert estimate == density.MatchEstimate(
+        matches=pytest.approx(20.0), share=pytest.approx(0.2)
+    )
+
+
+def _set_statistics_target(database: Database, target: int) -> None:
+    with database.engine.connect() as connection:
+        connection.execution_options(isolation_level="AUTOCOMMIT").execute(
+            text(f"ALTER TABLE incidents ALTER search_vector SET STATISTICS {target}")
+        )
 
 
 def _plan(
@@ -104,10 +141,11 @@ def test_broad_count_is_the_same_walked_or_from_the_index(
     make_incidents(database, member, 6, error_message="quiet run, exit 0")
 
     counts = []
-    for settings in (repository._BROAD_SETTINGS, repository._INDEX_COUNT_SETTINGS):
+    walked = (repository._WALK_COUNT_SETTINGS, repository.WALK_COUNT_ORDER)
+    for settings, order in (walked, (repository._INDEX_COUNT_SETTINGS, ())):
         with database.transaction(write=False) as session:
             plan = _plan(session, member, query, sort_by=SortField.CREATED_AT)
-            plan = dataclasses.replace(plan, count_settings=settings)
+            plan = dataclasses.replace(plan, count_settings=settings, count_order=order)
             counts.append(pages.count_matches(session, plan, cap=100))
 
     expected = {'"exit code 137"': 4, "quiet": 6, "exit": 10}[query]

@@ -227,6 +227,7 @@ def count_matches(session: Session, plan: SearchPlan, *, cap: int) -> int:
         select(literal(1))
         .select_from(Incident)
         .where(*plan.matches)
+        .order_by(*plan.count_order)
         .limit(cap + 1)
         .subquery()
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -55,10 +56,15 @@ _SELECTIVE_SETTINGS = _scans(seqscan=True, indexscan=False, bitmapscan=True)
 _BROAD_SETTINGS = _scans(seqscan=True, indexscan=True, bitmapscan=False)
 # Counting from the GIN index only: a table scan would test every vector.
 _INDEX_COUNT_SETTINGS = _scans(seqscan=False, indexscan=False, bitmapscan=True)
-# A broad query's count walks the order like its pages when at least this
-# share of the incidents match (reading 1,001 matches takes at most five times
-# as many rows); a sparser one counts from the GIN index, which reads the
-# words' posting lists once instead of a row per incident walked.
+# A walked count reads the newest incidents through the creation index: a
+# table scan starts at the oldest rows, which are seldom in memory (`python`:
+# 48 ms from the table, 17 ms from the newest end).
+_WALK_COUNT_SETTINGS = _scans(seqscan=False, indexscan=True, bitmapscan=False)
+WALK_COUNT_ORDER = (Incident.created_at.desc(), Incident.id.desc())
+# A broad query's count walks the newest incidents when at least this share
+# of them match (reading 1,001 matches takes at most five times as many rows);
+# a sparser one counts from the GIN index, which reads the words' posting
+# lists once instead of a row per incident walked.
 WALK_COUNT_SHARE = 0.2
 
 
@@ -205,8 +211,9 @@ class SearchPlan:
     # Conditions on the incidents table that select every match, for counting.
     matches: tuple[ColumnElement[bool], ...]
     settings: tuple[str, ...] = ()
-    # Planner settings of the count, where they differ from the pages'.
+    # Planner settings and order of the count, where they differ from the pages'.
     count_settings: tuple[str, ...] | None = None
+    count_order: tuple[ColumnElement[Any], ...] = ()
     # A broad text query on SQLite, checked window by window while the order
     # is walked (the conditions leave it out).
     verify: TextQuery | None = None
@@ -284,14 +291,24 @@ def plan_search(
     # PostgreSQL walks the order's index and tests each row it meets in the
     # same statement; at the density that makes a query broad, a page meets
     # a few thousand rows at most.
-    walk_count = share >= WALK_COUNT_SHARE
+    if share >= WALK_COUNT_SHARE:
+        return SearchPlan(
+            Incident.__table__,
+            selected,
+            ordering,
+            selected,
+            settings,
+            count_settings=_WALK_COUNT_SETTINGS,
+            count_order=WALK_COUNT_ORDER,
+        )
+
     return SearchPlan(
         Incident.__table__,
         selected,
         ordering,
         selected,
         settings,
-        count_settings=_BROAD_SETTINGS if walk_count else _INDEX_COUNT_SETTINGS,
+        count_settings=_INDEX_COUNT_SETTINGS,
     )
 
 
