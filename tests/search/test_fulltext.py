@@ -57,6 +57,14 @@ def test_query_compiles_to_quoted_expressions() -> None:
         "('src':C <-> 'app':C <-> 'py':C) | ('src':D <-> 'app':D <-> 'py':D)) & "
         "!'eresolve'"
     )
+    # The GIN index looks up every positive word, each once and unweighted.
+    assert query.index_tsquery() == (
+        "'exit' & 'code' & 'module':* & 'src' & 'app' & 'py'"
+    )
+
+
+def test_query_without_phrases_is_its_own_index_query() -> None:
+    assert compile_query("Module* npm -docker").index_tsquery() is None
 
 
 @pytest.mark.parametrize("query", ["!!!", "🔥🚀", "-timeout", "* - **", '""', "-- ::"])

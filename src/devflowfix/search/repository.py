@@ -302,11 +302,12 @@ def plan_search(
             count_order=WALK_COUNT_ORDER,
         )
 
+    indexed = (*conditions, fulltext.matches_by_index(text_query, dialect))
     return SearchPlan(
         Incident.__table__,
         selected,
         ordering,
-        selected,
+        indexed,
         settings,
         count_settings=_INDEX_COUNT_SETTINGS,
     )
