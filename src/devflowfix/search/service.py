@@ -129,7 +129,7 @@ def search_incidents(
     )
 
     window = _page_window(session, plan, spec)
-    total, facets = _count(session, plan, spec, limits.count_limit)
+    total, facets = _count(session, plan, spec, window, limits.count_limit)
     hits = _hits(session, window, text_query if spec.highlight else None, spec)
 
     summary = SearchSummary(
@@ -206,9 +206,14 @@ def _page_window(session: Session, plan: SearchPlan, spec: SearchSpec) -> PageWi
 
 
 def _count(
-    session: Session, plan: SearchPlan, spec: SearchSpec, limit: int
+    session: Session, plan: SearchPlan, spec: SearchSpec, window: PageWindow, limit: int
 ) -> tuple[Total, FacetCounts | None]:
-    total = _total(pages.count_matches(session, plan, cap=limit), limit)
+    if spec.key is None and spec.page == 1 and not window.has_next:
+        # The first page holds every match: counting them again would read
+        # the same rows a second time.
+        total = _total(len(window.keys), limit)
+    else:
+        total = _total(pages.count_matches(session, plan, cap=limit), limit)
     if not spec.include_facets:
         return total, None
     # The facets count the first `limit` matches in the requested order: all
