@@ -1,8 +1,10 @@
-"""Migration 0012: PostgreSQL's search vector from a generated column to a
-trigger-filled one and back, keeping every stored vector."""
+"""Migrations 0012 and 0013: PostgreSQL's search vector from a generated
+column to a trigger-filled one kept in the row, and back, keeping every
+stored vector."""
 
 from __future__ import annotations
 
+import pytest
 from alembic import command
 from sqlalchemy import Engine, text
 
@@ -27,11 +29,19 @@ MISMATCHED = text(
 )
 
 
-def _downgrade(engine: Engine, database_url: str) -> None:
+STORAGE = text(
+    "SELECT attstorage, attcompression FROM pg_attribute "
+    "WHERE attrelid = 'incidents'::regclass AND attname = 'search_vector'"
+)
+
+
+def _downgrade(
+    engine: Engine, database_url: str, revision: str = "0011_search_set_aside"
+) -> None:
     config = alembic_config(database_url)
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.downgrade(config, "0011_search_set_aside")
+        command.downgrade(config, revision)
 
 
 def test_the_vector_migration_downgrades_and_upgrades_again(
@@ -80,3 +90,33 @@ def test_the_vector_migration_downgrades_and_upgrades_again(
     with engine.connect() as connection:
         assert connection.scalar(MISMATCHED) == 0
     engine.dispose()
+
+
+def test_the_vector_is_kept_in_the_row_and_goes_back_on_downgrade(
+    database: Database, database_url: str
+) -> None:
+    if database.is_sqlite:
+        pytest.skip("SQLite keeps its text in FTS5")
+    user = make_user(database)
+    make_incident(database, user, error_message="stored before the downgrade")
+    engine = create_db_engine(database_url)
+    with engine.connect() as connection:
+        lz4 = connection.scalar(
+            text(
+                "SELECT 'lz4' = ANY (enumvals) FROM pg_settings "
+                "WHERE name = 'default_toast_compression'"
+            )
+        )
+        upgraded = tuple(connection.execute(STORAGE).one())
+
+    _downgrade(engine, database_url, "0012_search_vector_trigger")
+    with engine.connect() as connection:
+        downgraded = tuple(connection.execute(STORAGE).one())
+    upgrade_to_head(engine)
+    with engine.connect() as connection:
+        again = tuple(connection.execute(STORAGE).one())
+    engine.dispose()
+
+    assert upgraded == again == ("m", "l" if lz4 else "")
+    assert downgraded == ("x", "")
+    assert matching(database, user, "downgrade") == {"stored before the downgrade"}
