@@ -128,7 +128,7 @@ def _plan(
         sort_by=sort_by,
         sort_order=SortOrder.DESC,
         broad_limit=0,
-        relevance_limit=10,
+        count_limit=10,
     )
 
 
@@ -150,6 +150,26 @@ def test_broad_count_is_the_same_walked_or_from_the_index(
 
     expected = {'"exit code 137"': 4, "quiet": 6, "exit": 10}[query]
     assert counts == [expected, expected]
+
+
+@pytest.mark.parametrize(
+    ("share", "prefixed", "walks"),
+    [
+        (0.1, False, True),
+        (0.01, False, False),
+        (0.06, False, False),
+        (0.06, True, True),
+    ],
+    ids=["npm", "ERESOLVE", "rarer word", "rarer prefix"],
+)
+def test_a_broad_count_walks_when_that_reads_less_than_the_index(
+    share: float, prefixed: bool, walks: bool
+) -> None:
+    # At a million incidents: walking to 1,001 matches of a word in one of
+    # ten reads 10,000 rows (15 ms); its index lists 100,000 matches (27 ms).
+    estimate = density.MatchEstimate(matches=share * 1_000_000, share=share)
+
+    assert repository.walks_count(estimate, 1_000, prefixed=prefixed) is walks
 
 
 def _all_pages(

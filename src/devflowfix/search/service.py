@@ -118,7 +118,7 @@ def search_incidents(
         sort_by=spec.sort_by,
         sort_order=spec.sort_order,
         broad_limit=limits.broad_limit,
-        relevance_limit=limits.count_limit,
+        count_limit=limits.count_limit,
         tag_led=repository.tag_led(
             session,
             spec.filters,
