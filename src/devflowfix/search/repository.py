@@ -9,14 +9,18 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     FromClause,
     Select,
+    any_,
+    bindparam,
     exists,
     func,
     select,
     text,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from devflowfix.models import Incident, IncidentTag
@@ -370,18 +374,17 @@ def _relevance_plan(
         )
 
     match = fulltext.matches_by_index(text_query, "postgresql")
-    scope = list(conditions)
+    chosen: ColumnElement[bool] = Incident.id.in_(
+        select(Incident.id).where(*conditions, match).scalar_subquery()
+    )
     if limit is not None:
-        lowest = _lowest_ranked_id(session, scope, match, limit, share)
-        scope.append(Incident.id >= lowest)
-    newest = select(Incident.id).where(*scope, match)
-    if limit is not None:
-        newest = newest.order_by(Incident.id.desc()).limit(limit)
+        newest = _newest_matches(session, list(conditions), match, limit, share)
+        chosen = Incident.id == any_(bindparam(None, newest, type_=_IDS))
     # Scores only the chosen incidents: ts_rank reads each one's whole vector.
     ranked = select(
         Incident.id.label("incident_id"),
         fulltext.relevance_score(text_query, "postgresql").label("score"),
-    ).where(Incident.id.in_(newest.scalar_subquery()))
+    ).where(chosen)
     settings = _SELECTIVE_SETTINGS if limit is None else _INDEX_COUNT_SETTINGS
 
     return _ranked_plan(
@@ -419,6 +422,8 @@ def _ranked_plan(
     )
 
 
+# Incident ids bound as one PostgreSQL array, not a parameter each.
+_IDS = ARRAY(BigInteger)
 # The newest matches of a broad query are searched for among the newest ids
 # first, in id ranges that grow by this factor until they hold enough.
 RANKED_SPAN_GROWTH = 8
@@ -427,18 +432,19 @@ RANKED_SPAN_GROWTH = 8
 RANKED_SPAN_MARGIN = 2.0
 
 
-def _lowest_ranked_id(
+def _newest_matches(
     session: Session,
     scope: list[ColumnElement[bool]],
     match: ColumnElement[bool],
     limit: int,
     share: float | None,
-) -> int:
-    """The lowest id among the newest `limit` matches, or 0 if fewer match.
+) -> list[int]:
+    """The ids of the newest `limit` matches, or of all of them if fewer match.
 
     The GIN index and an id range combine in one bitmap, so each try reads the
     matches in the range only, not every match of a common word. Each try
-    checks what it found, so the estimated `share` only saves tries.
+    checks what it found, so the estimated `share` only saves tries. The
+    ids found are the ones ranked: they are not looked up a second time.
     """
     apply_settings(session, _BROAD_SETTINGS)
     highest = int(session.scalar(select(func.max(Incident.id))) or 0)
@@ -446,22 +452,16 @@ def _lowest_ranked_id(
     span = RANKED_SPAN_GROWTH * limit
     if share:
         span = max(span, math.ceil(RANKED_SPAN_MARGIN * limit / share))
+    newest = select(Incident.id).where(*scope, match).order_by(Incident.id.desc())
     while span < highest:
-        newest = (
-            select(Incident.id)
-            .where(*scope, match, Incident.id > highest - span)
-            .order_by(Incident.id.desc())
-            .limit(limit)
-            .subquery()
+        found = list(
+            session.scalars(newest.where(Incident.id > highest - span).limit(limit))
         )
-        found, lowest = session.execute(
-            select(func.count(), func.min(newest.c.id))
-        ).one()
-        if found == limit:
-            return int(lowest)
+        if len(found) == limit:
+            return found
         span *= RANKED_SPAN_GROWTH
 
-    return 0
+    return list(session.scalars(newest.limit(limit)))
 
 
 def dialect_of(session: Session) -> str:
