@@ -295,6 +295,31 @@ def test_bulk_indexing_creates_every_index_again(database: Database) -> None:
     assert matching(database, user, "before") == {"before the load"}
 
 
+def test_bulk_indexing_restores_through_a_connection_with_an_older_schema(
+    database: Database,
+) -> None:
+    # A pooled SQLite connection that last read the schema before the load
+    # dropped its indexes still believes they exist, and SQLite checks CREATE
+    # INDEX against that belief when it compiles the statement.
+    user = make_user(database)
+    make_incident(database, user, error_message="before the load", tags=["ci"])
+    before = _index_definitions(database)
+    engine = database.engine
+    # Idle in the pool, each with the schema read: the load's statements take
+    # them in turn, so its last transaction runs on one idle since the drop.
+    pooled = [engine.connect() for _ in range(4)]
+    for connection in pooled:
+        connection.execute(text("SELECT count(*) FROM incident_tags")).all()
+    for connection in pooled:
+        connection.close()
+
+    with bulk_indexing(engine, rows=BULK_ROWS):
+        pass
+
+    assert _index_definitions(database) == before
+    assert matching(database, user, "before") == {"before the load"}
+
+
 def _index_definitions(database: Database) -> dict[str, str | None]:
     if database.is_sqlite:
         query = (

@@ -109,6 +109,7 @@ def restore_set_aside(engine: Engine) -> None:
         indexes = []
     with engine.begin() as connection:
         if engine.dialect.name == "sqlite":
+            _read_schema(connection)
             _create_sqlite_indexes(connection, indexes)
         if triggers:
             connection.execute(
@@ -181,6 +182,17 @@ def _create_group(engine: Engine, group: list[str], settings: list[str]) -> None
         indexes=len(group),
         seconds=round(time.perf_counter() - started, 1),
     )
+
+
+def _read_schema(connection: Connection) -> None:
+    """Make a SQLite connection read the schema as it now is.
+
+    A pooled connection keeps the schema it last read, and SQLite checks a
+    CREATE INDEX or CREATE TRIGGER against it when compiling the statement:
+    one that read it before the load dropped the indexes reports them as
+    existing. Running any statement makes it notice the change and read again.
+    """
+    connection.execute(text("SELECT count(*) FROM sqlite_master")).scalar()
 
 
 def _create_sqlite_indexes(connection: Connection, definitions: list[str]) -> None:
