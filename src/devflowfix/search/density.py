@@ -59,11 +59,9 @@ class TermStatistics:
         return min(self._share(phrase) for phrase in query.positives)
 
     def knows(self, query: TextQuery) -> bool:
-        """True when every word of `query` is among the most common words."""
+        """True when every positive word of `query` is among the listed words."""
         return all(
-            word in self.shares
-            for phrase in (*query.positives, *query.negatives)
-            for word in phrase.words
+            word in self.shares for phrase in query.positives for word in phrase.words
         )
 
     def _share(self, phrase: Phrase) -> float:
