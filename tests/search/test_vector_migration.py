@@ -30,7 +30,9 @@ MISMATCHED = text(
 
 
 STORAGE = text(
-    "SELECT attstorage, attcompression FROM pg_attribute "
+    "SELECT attstorage, attcompression, "
+    "coalesce(array_to_string(reloptions, ','), '') "
+    "FROM pg_attribute JOIN pg_class ON pg_class.oid = attrelid "
     "WHERE attrelid = 'incidents'::regclass AND attname = 'search_vector'"
 )
 
@@ -117,6 +119,7 @@ def test_the_vector_is_kept_in_the_row_and_goes_back_on_downgrade(
         again = tuple(connection.execute(STORAGE).one())
     engine.dispose()
 
-    assert upgraded == again == ("m", "l" if lz4 else "")
-    assert downgraded == ("x", "")
+    whole_rows = "toast_tuple_target=8160"
+    assert upgraded == again == ("m", "l" if lz4 else "", whole_rows)
+    assert downgraded == ("x", "", "")
     assert matching(database, user, "downgrade") == {"stored before the downgrade"}
