@@ -70,12 +70,12 @@ WALK_COUNT_ORDER = (Incident.created_at.desc(), Incident.id.desc())
 # stored vector, until it has found `count_limit + 1` matches, or reads the
 # words' posting lists from the GIN index once, however many matches they
 # hold. Their costs per row walked and per match read, in microseconds, at a
-# million incidents: `npm` (one in ten) walks 10,000 rows in 15 ms and reads
-# its 100,000 matches in 27 ms; `ERESOLVE` (one in a hundred) would walk
+# million incidents: `npm` (one in ten) walks 10,700 rows in 23 ms and reads
+# its 100,000 matches in 28 ms; `ERESOLVE` (one in a hundred) would walk
 # 100,000 rows and reads 10,000 matches in 3 ms. A prefix merges the lists of
 # every word it covers, which costs about twice as much per match.
-WALK_ROW_MICROSECONDS = 1.5
-INDEX_MATCH_MICROSECONDS = 0.27
+WALK_ROW_MICROSECONDS = 2.2
+INDEX_MATCH_MICROSECONDS = 0.28
 PREFIX_INDEX_FACTOR = 2.0
 
 
