@@ -208,9 +208,10 @@ def _page_window(session: Session, plan: SearchPlan, spec: SearchSpec) -> PageWi
 def _count(
     session: Session, plan: SearchPlan, spec: SearchSpec, window: PageWindow, limit: int
 ) -> tuple[Total, FacetCounts | None]:
-    if spec.key is None and spec.page == 1 and not window.has_next:
-        # The first page holds every match: counting them again would read
-        # the same rows a second time.
+    # When the first page holds every match, counting them or listing them
+    # for the facets again would read the same rows a second time.
+    whole_page = spec.key is None and spec.page == 1 and not window.has_next
+    if whole_page:
         total = _total(len(window.keys), limit)
     else:
         total = _total(pages.count_matches(session, plan, cap=limit), limit)
@@ -218,7 +219,10 @@ def _count(
         return total, None
     # The facets count the first `limit` matches in the requested order: all
     # of them unless the total is past the limit too.
-    keys = pages.fetch_page(session, plan, offset=0, limit=limit)
+    if whole_page:
+        keys = window.keys[:limit]
+    else:
+        keys = pages.fetch_page(session, plan, offset=0, limit=limit)
     rows = pages.facet_values(session, [key[2] for key in keys])
     whole = total.relation == "eq" and len(rows) == total.items
     return total, _facets(rows, relation="eq" if whole else "gte")
