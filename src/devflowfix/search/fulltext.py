@@ -205,10 +205,9 @@ def matches_by_index(query: TextQuery, dialect: str) -> ColumnElement[bool]:
     """The text condition as a set lookup: good when few incidents match."""
     if dialect == "sqlite":
         return Incident.id.in_(fts5_matches(query))
-    exact = SEARCH_VECTOR.op("@@")(_tsquery_of(query))
     loose = query.index_tsquery()
     if loose is None:
-        return exact
+        return SEARCH_VECTOR.op("@@")(_tsquery_of(query))
     # As a function call the exact test is a filter the index cannot take.
     return and_(
         SEARCH_VECTOR.op("@@")(bindparam(None, loose, type_=TSQUERY)),
