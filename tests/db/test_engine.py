@@ -11,6 +11,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
 
+from devflowfix.config import Settings
 from devflowfix.db import Database, create_db_engine
 from devflowfix.db.migrate import include_name, is_current, upgrade_to_head
 from devflowfix.models import Base
@@ -34,6 +35,22 @@ def test_sqlite_runs_in_wal_with_foreign_keys_and_busy_timeout(
     assert journal == "wal"
     assert foreign_keys == 1
     assert timeout == 5000
+
+
+def test_sqlite_page_cache_follows_the_setting(tmp_path: Path) -> None:
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'cache.db'}",
+        secret_key="k" * 48,
+        sqlite_cache_mb=48,
+    )
+    database = Database.from_settings(settings)
+    try:
+        with database.engine.connect() as connection:
+            cache = connection.exec_driver_sql("PRAGMA cache_size").scalar()
+    finally:
+        database.dispose()
+
+    assert cache == -48 * 1024  # negative values are KiB
 
 
 def test_sqlite_writers_wait_for_each_other(sqlite_database: Database) -> None:

@@ -14,14 +14,28 @@ from sqlalchemy.pool import ConnectionPoolEntry
 # SQLITE_BUSY at the write, which the busy timeout does not cover.
 IMMEDIATE = "devflowfix_begin_immediate"
 
+# SQLite's own default page cache is 2 MB per connection, less than the
+# indexes a search reads at a million incidents: a count that looks up 10,500
+# ids in the id index takes 6.5 ms with it and 4.0 ms with 32 MB or more,
+# because every miss is a read from the operating system's cache. The pages
+# are allocated as they are read, so an idle connection costs little.
+DEFAULT_SQLITE_CACHE_MB = 64
+
 
 def create_db_engine(
-    url: str, *, pool_size: int = 10, busy_timeout_ms: int = 30_000, echo: bool = False
+    url: str,
+    *,
+    pool_size: int = 10,
+    busy_timeout_ms: int = 30_000,
+    sqlite_cache_mb: int = DEFAULT_SQLITE_CACHE_MB,
+    echo: bool = False,
 ) -> Engine:
     """Create the engine for `url`; SQLite gets WAL, foreign keys and a busy timeout."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        return _create_sqlite_engine(url, busy_timeout_ms=busy_timeout_ms, echo=echo)
+        return _create_sqlite_engine(
+            url, busy_timeout_ms=busy_timeout_ms, cache_mb=sqlite_cache_mb, echo=echo
+        )
 
     if parsed.drivername == "postgresql":
         url = str(parsed.set(drivername="postgresql+psycopg"))
@@ -35,7 +49,9 @@ def create_db_engine(
     )
 
 
-def _create_sqlite_engine(url: str, *, busy_timeout_ms: int, echo: bool) -> Engine:
+def _create_sqlite_engine(
+    url: str, *, busy_timeout_ms: int, cache_mb: int, echo: bool
+) -> Engine:
     parsed = make_url(url)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
@@ -45,6 +61,8 @@ def _create_sqlite_engine(url: str, *, busy_timeout_ms: int, echo: bool) -> Engi
         connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
         pool_size=16,
         max_overflow=16,
+        # The most recently used connection comes back first, with its cache warm.
+        pool_use_lifo=True,
         echo=echo,
     )
 
@@ -59,6 +77,7 @@ def _create_sqlite_engine(url: str, *, busy_timeout_ms: int, echo: bool) -> Engi
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA cache_size={-1024 * int(cache_mb)}")  # negative: KiB
         cursor.close()
 
     @event.listens_for(engine, "begin")

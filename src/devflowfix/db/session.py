@@ -35,6 +35,7 @@ class Database:
                 settings.database_url,
                 pool_size=settings.db_pool_size,
                 busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+                sqlite_cache_mb=settings.sqlite_cache_mb,
             )
         )
 
