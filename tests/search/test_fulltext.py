@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from sqlalchemy import insert, select, text, update
@@ -11,10 +12,12 @@ from devflowfix.config import Settings
 from devflowfix.db import Database
 from devflowfix.errors import ValidationFailed
 from devflowfix.models import Incident, User
+from devflowfix.search import service as search_service
 from devflowfix.search.fulltext import compile_query, words_of
 from devflowfix.search.maintenance import BULK_ROWS, bulk_indexing, restore_set_aside
 from devflowfix.search.repository import filter_conditions
-from devflowfix.search.schemas import IncidentFilters
+from devflowfix.search.schemas import IncidentFilters, SearchRequest
+from devflowfix.vocabulary import Severity
 from factories import make_incident, make_user
 
 ERROR_TEXTS = {
@@ -214,10 +217,11 @@ def _indexed_words(connection: object, dialect: str) -> set[str]:
         connection.execute(  # type: ignore[attr-defined]
             text(
                 "CREATE VIRTUAL TABLE IF NOT EXISTS temp.incidents_words "
-                "USING fts5vocab(main, incidents_fts, 'row')"
+                "USING fts5vocab(main, incidents_fts, 'col')"
             )
         )
-        query = "SELECT term FROM temp.incidents_words"
+        # The facet words of the seventh column are no text of the incident.
+        query = "SELECT term FROM temp.incidents_words WHERE col != 'search_facets'"
     else:
         query = "SELECT unnest(tsvector_to_array(search_vector)) FROM incidents"
 
@@ -364,3 +368,73 @@ def test_what_a_killed_load_set_aside_comes_back_at_start_up(
         else {"ix_incidents_search_vector"}
     )
     load.__exit__(None, None, None)
+
+
+def _total(database: Database, user: User, **filters: Any) -> int:
+    """The search's total with every text query planned broad and counted."""
+    with database.transaction(write=False) as session:
+        response = search_service.search_incidents(
+            session,
+            user,
+            SearchRequest(page_size=1, **filters),
+            secret_key="k" * 48,
+            limits=search_service.SearchLimits(count_limit=1_000, broad_limit=0),
+            page_url=lambda query: "http://testserver/",
+        )
+    return response.summary.total_results
+
+
+def test_counts_follow_changes_of_every_facet(database: Database) -> None:
+    # SQLite counts a broad text search's matches with its facet filters in
+    # FTS5 (migration 0015); the entry must follow each facet's change.
+    user = make_user(database)
+    incidents = [
+        make_incident(database, user, error_message=f"npm ERR! code E{number}")
+        for number in range(4)
+    ]
+    changed = {
+        "severity": (Severity.CRITICAL, {"severities": ["critical"]}),
+        "source": ("gitlab_ci", {"sources": ["gitlab_ci"]}),
+        "outcome": ("rolled_back", {"outcomes": ["rolled_back"]}),
+        "failure_type": ("out_of_memory", {"failure_types": ["out_of_memory"]}),
+    }
+    before = {
+        column: _total(database, user, search_query="npm", **filters)
+        for column, (_, filters) in changed.items()
+    }
+    with database.transaction() as session:
+        for column, (value, _) in changed.items():
+            session.execute(
+                update(Incident)
+                .where(Incident.id.in_([incidents[0].id, incidents[1].id]))
+                .values({column: value})
+            )
+    after = {
+        column: _total(database, user, search_query="npm", **filters)
+        for column, (_, filters) in changed.items()
+    }
+    old_values = _total(
+        database,
+        user,
+        search_query="npm",
+        severities=["high"],
+        sources=["github_actions"],
+        outcomes=["pending"],
+        failure_types=["dependency_error"],
+    )
+
+    # Two matches or more fill more than the page of one, so they are counted.
+    assert before == dict.fromkeys(changed, 0)
+    assert after == dict.fromkeys(changed, 2)
+    assert old_values == 2
+
+
+@pytest.mark.parametrize(
+    "query", ["sev3", "srcgithubactions", "outpending", "faildependencyerror"]
+)
+def test_facet_words_are_not_text(database: Database, query: str) -> None:
+    user = make_user(database)
+    make_incident(database, user, error_message="npm ERR! code ERESOLVE")
+
+    assert matching(database, user, query) == set()
+    assert _total(database, user, search_query=query) == 0

@@ -1,6 +1,6 @@
 """Migrations 0012 and 0013: PostgreSQL's search vector from a generated
 column to a trigger-filled one kept in the row, and back, keeping every
-stored vector."""
+stored vector. Migration 0015: SQLite's facet words in FTS5, and back."""
 
 from __future__ import annotations
 
@@ -123,3 +123,35 @@ def test_the_vector_is_kept_in_the_row_and_goes_back_on_downgrade(
     assert upgraded == again == ("m", "l" if lz4 else "", whole_rows)
     assert downgraded == ("x", "", "")
     assert matching(database, user, "downgrade") == {"stored before the downgrade"}
+
+
+FACET_ENTRIES = text(
+    "SELECT rowid FROM incidents_fts WHERE incidents_fts MATCH "
+    "'search_facets : (sev3 AND srcgithubactions)'"
+)
+
+
+def test_the_facet_words_migration_downgrades_and_upgrades_again(
+    database: Database, database_url: str
+) -> None:
+    if not database.is_sqlite:
+        pytest.skip("PostgreSQL checks its facets in the table")
+    user = make_user(database)
+    incident = make_incident(database, user, error_message="kept across the change")
+    engine = create_db_engine(database_url)
+
+    _downgrade(engine, database_url, "0014_search_facet_index")
+    with engine.connect() as connection:
+        columns = {
+            row[1] for row in connection.execute(text("PRAGMA table_xinfo(incidents)"))
+        }
+    during = matching(database, user, "kept")
+    upgrade_to_head(engine)
+    with engine.connect() as connection:
+        entries = list(connection.scalars(FACET_ENTRIES))
+    engine.dispose()
+
+    assert "search_facets" not in columns
+    assert during == {"kept across the change"}
+    assert entries == [incident.id]
+    assert matching(database, user, "kept") == {"kept across the change"}

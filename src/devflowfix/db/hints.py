@@ -34,13 +34,16 @@ _INDEX_EXISTS = text(
 SelectT = TypeVar("SelectT", bound=Select[*tuple[Any, ...]])
 
 
-def indexed_by(session: Session, query: SelectT, table: Any, index: str) -> SelectT:
+def indexed_by(
+    session: Session, query: SelectT, table: Any, index: str, *fallbacks: str
+) -> SelectT:
     """`query` reading `table` through `index` on SQLite, when the index exists.
 
     A bulk load sets indexes aside for a while (search/maintenance.py), and
     SQLite refuses a statement whose `INDEXED BY` names a missing index; then
-    the query goes without the hint. Other databases get `query` unchanged.
-    What exists is looked up once per transaction.
+    the first of `fallbacks` that exists is named instead, or none. Other
+    databases get `query` unchanged. What exists is looked up once per
+    transaction.
     """
     if session.get_bind().dialect.name != "sqlite":
         return query
@@ -49,8 +52,11 @@ def indexed_by(session: Session, query: SelectT, table: Any, index: str) -> Sele
     if known is None or known[0] is not transaction:
         known = (transaction, {})
         session.info[_PRESENT] = known
-    present = known[1].get(index)
-    if present is None:
-        present = session.scalar(_INDEX_EXISTS, {"name": index}) is not None
-        known[1][index] = present
-    return query.with_hint(table, f"INDEXED BY {index}", "sqlite") if present else query
+    for name in (index, *fallbacks):
+        present = known[1].get(name)
+        if present is None:
+            present = session.scalar(_INDEX_EXISTS, {"name": name}) is not None
+            known[1][name] = present
+        if present:
+            return query.with_hint(table, f"INDEXED BY {name}", "sqlite")
+    return query

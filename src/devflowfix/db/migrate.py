@@ -15,13 +15,14 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 # Schema objects the ORM models do not describe, created by migrations only:
 # Procrastinate's queue tables on PostgreSQL (its own SQL, migration 0003_jobs),
 # the SQLite FTS5 table with its shadow tables, PostgreSQL's trigger-filled
-# tsvector column with its GIN index, and the table where a bulk load keeps the
+# tsvector column with its GIN index, SQLite's narrow id index and generated
+# column of the facets (0014, 0015), and the table where a bulk load keeps the
 # definitions of what it set aside (search.maintenance, raw SQL only).
 # Comparisons of models and schema skip them.
 UNMAPPED_TABLE_PREFIXES = ("incidents_fts", "procrastinate_", "search_set_aside")
 UNMAPPED_NAMES: dict[str, frozenset[str]] = {
-    "column": frozenset({"search_vector"}),
-    "index": frozenset({"ix_incidents_search_vector"}),
+    "column": frozenset({"search_vector", "search_facets"}),
+    "index": frozenset({"ix_incidents_search_vector", "ix_incidents_search_facets"}),
 }
 
 

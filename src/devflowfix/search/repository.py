@@ -245,6 +245,9 @@ class SearchPlan:
     tag_led: TagLed | None = None
     # The newest matches of `verify`, already listed by FTS5.
     newest: fulltext.NewestMatches | None = None
+    # The facet filters as FTS5 clauses, for SQLite's counts of a broad query
+    # (see fulltext.facet_clauses).
+    facets: tuple[str, ...] = ()
 
 
 def plan_search(
@@ -257,6 +260,7 @@ def plan_search(
     broad_limit: int,
     count_limit: int,
     tag_led: TagLed | None = None,
+    facets: tuple[str, ...] = (),
 ) -> SearchPlan:
     """How to run a search: which text condition, order and planner settings.
 
@@ -264,7 +268,8 @@ def plan_search(
     walks the order and tests each incident, so a page costs the same however
     many incidents match. Fewer matches come from the full-text index first.
     `count_limit` is how far the count goes, and how many of its newest
-    matches a broad query ranks by relevance.
+    matches a broad query ranks by relevance. `facets` are the facet filters
+    as FTS5 clauses, with which SQLite counts a broad query's matches.
     """
     dialect = dialect_of(session)
     if text_query is None:
@@ -297,8 +302,10 @@ def plan_search(
         plan = _relevance_plan(
             session, text_query, conditions, sort_order, selected, limit, share
         )
-        if not broad or estimate is None:
+        if not broad:
             return plan
+        if estimate is None:
+            return dataclasses.replace(plan, facets=facets)
         return _counted_broadly(plan, conditions, text_query, estimate, count_limit)
 
     ordering = Ordering.of(sort_by, sort_order)
@@ -312,6 +319,7 @@ def plan_search(
             selected,
             verify=text_query,
             newest=newest,
+            facets=facets,
         )
 
     # PostgreSQL walks the order's index and tests each row it meets in the

@@ -24,7 +24,7 @@ from devflowfix.search.cursors import (
     encode_cursor,
     invalid_cursor,
 )
-from devflowfix.search.fulltext import TextQuery, text_query_of
+from devflowfix.search.fulltext import TextQuery, facet_clauses, text_query_of
 from devflowfix.search.highlights import highlight_incident
 from devflowfix.search.ordering import parse_sort_value, segment_kinds
 from devflowfix.search.repository import SearchPlan
@@ -126,6 +126,7 @@ def search_incidents(
             now=spec.resolved_at,
             sort_by=spec.sort_by,
         ),
+        facets=facet_clauses(spec.filters),
     )
 
     window = _page_window(session, plan, spec)
