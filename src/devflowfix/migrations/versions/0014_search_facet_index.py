@@ -14,7 +14,7 @@ get the index.
 
 Revision ID: 0014_search_facet_index
 Revises: 0013_search_vector_inline
-Create Date: 2026-12-03 22:40:00.000000
+Create Date: 2026-12-03 22:05:00.000000
 """
 
 from collections.abc import Sequence

@@ -20,7 +20,7 @@ PostgreSQL is unchanged.
 
 Revision ID: 0015_search_facets_fts
 Revises: 0014_search_facet_index
-Create Date: 2026-12-03 23:00:00.000000
+Create Date: 2026-12-03 22:10:00.000000
 """
 
 from collections.abc import Sequence
