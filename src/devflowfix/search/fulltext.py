@@ -311,23 +311,27 @@ def fts5_ranked_matches(
 class NewestMatches:
     """The newest matches of a text query over all teams, as FTS5 lists them.
 
-    Every match with an id from `floor` up is in `ids` (`floor` is 0 when they
-    are all the matches). A broad search checks the newest windows of its
-    order and counts against them, without asking FTS5 again: a prefix query
-    such as `time*` merges the lists of all its words at every ask.
+    `count` matches, up to the limit asked for, with ids from `floor` (0 when
+    they are all the matches) to `top`. Only a prefix query keeps their `ids`:
+    each FTS5 read of a prefix such as `time*` merges the lists of all the
+    words it covers, so a broad search checks the newest windows of its order
+    and counts against the list without asking FTS5 again. A plain word's
+    list is cheap to read again over a window's id range.
     """
 
-    ids: frozenset[int]
+    count: int
     floor: int
+    top: int
+    ids: frozenset[int] | None = None
 
     def covers(self, incident_ids: Sequence[int]) -> bool:
-        return min(incident_ids) >= self.floor
+        return self.ids is not None and min(incident_ids) >= self.floor
 
     def share(self) -> float | None:
         """The share of the incidents from `floor` up that match, if it is known."""
         if not self.floor:
             return None
-        return len(self.ids) / (max(self.ids) - self.floor + 1)
+        return self.count / (self.top - self.floor + 1)
 
 
 def newest_matches(session: Session, query: TextQuery, limit: int) -> NewestMatches:
@@ -339,12 +343,22 @@ def newest_matches(session: Session, query: TextQuery, limit: int) -> NewestMatc
     newest = (
         fts5_matches(query).order_by(FTS_TABLE.c.rowid.desc()).limit(limit).subquery()
     )
+    if not query.prefixed:
+        # Their number and bounds only, summed up inside SQLite: 0.4 ms for
+        # 5,000 ids of a plain word instead of 1.5 ms to fetch them.
+        summary = select(
+            func.count(), func.min(newest.c.rowid), func.max(newest.c.rowid)
+        )
+        count, lowest, highest = session.execute(summary).one()
+        floor = int(lowest) if count == limit else 0
+        return NewestMatches(int(count), floor, int(highest or 0))
+
     # One string of ids instead of a row per id: 5,000 ids arrive in 0.9 ms
     # instead of 2.0 ms.
     listed = session.scalar(select(func.group_concat(newest.c.rowid)))
     ids = [int(incident_id) for incident_id in listed.split(",")] if listed else []
     floor = min(ids) if len(ids) == limit else 0
-    return NewestMatches(frozenset(ids), floor)
+    return NewestMatches(len(ids), floor, max(ids, default=0), frozenset(ids))
 
 
 # A window of ids spread over at most this many times its size is checked with
@@ -361,7 +375,7 @@ def matching_ids(
     """Those of `incident_ids` whose text matches `query`, on SQLite."""
     if not incident_ids:
         return set()
-    if newest is not None and newest.covers(incident_ids):
+    if newest is not None and newest.ids is not None and newest.covers(incident_ids):
         return set(newest.ids.intersection(incident_ids))
 
     low, high = min(incident_ids), max(incident_ids)

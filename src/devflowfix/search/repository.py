@@ -283,7 +283,7 @@ def plan_search(
     newest: fulltext.NewestMatches | None = None
     if dialect == "sqlite":
         newest = fulltext.newest_matches(session, text_query, broad_limit + 1)
-        matches = float(len(newest.ids))
+        matches = float(newest.count)
     else:
         estimate = density.estimate_matches(session, text_query, broad_limit)
         matches = estimate.matches
