@@ -48,7 +48,7 @@ class Settings(BaseSettings):
     log_json: bool | None = None
     db_pool_size: int = Field(default=10, ge=1)
     sqlite_busy_timeout_ms: int = Field(default=30_000, ge=0)
-    sqlite_cache_mb: int = Field(default=64, ge=2, le=4096)
+    sqlite_cache_mb: int = Field(default=2, ge=1, le=4096)
     search_count_limit: int = Field(default=1_000, ge=10, le=1_000_000)
     search_broad_matches: int = Field(default=5_000, ge=0)
 

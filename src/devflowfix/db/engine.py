@@ -14,12 +14,16 @@ from sqlalchemy.pool import ConnectionPoolEntry
 # SQLITE_BUSY at the write, which the busy timeout does not cover.
 IMMEDIATE = "devflowfix_begin_immediate"
 
-# SQLite's own default page cache is 2 MB per connection, less than the
-# indexes a search reads at a million incidents: a count that looks up 10,500
-# ids in the id index takes 6.5 ms with it and 4.0 ms with 32 MB or more,
-# because every miss is a read from the operating system's cache. The pages
-# are allocated as they are read, so an idle connection costs little.
-DEFAULT_SQLITE_CACHE_MB = 64
+# The page cache of each SQLite connection. SQLite's own default (2,000 KiB)
+# is the fastest for the search mix at a million incidents: with 64 MiB the
+# 50 searches of bench/search.py took 380 ms together instead of 352-357 ms
+# (8 MiB: 369), a CSV export ran at 88,000 rows/s instead of 92,000-95,000,
+# and a scan of the naive design took 269 ms instead of 205. Pages the
+# operating system already caches cost one copy to read, and a small cache
+# keeps those copies in the processor's cache. (Before the facet words of
+# migration 0015, one count that looked up 10,500 ids in the wide id index
+# was faster with 32 MiB: 4.0 ms against 6.5.)
+DEFAULT_SQLITE_CACHE_MB = 2
 
 
 def create_db_engine(

@@ -5,9 +5,12 @@ index that starts with the id, to check its team and filters without reading
 the row. The wide id index holds every filter and sort column, about 110
 bytes an entry. When the filters read only the team, severity, source,
 outcome and failure type, this index answers the same lookups from entries a
-third of that size: at a million incidents, counting `npm` among critical
-incidents (10,500 lookups) takes 3.0 ms instead of 4.2 ms. The facet counts
-read the same columns by id. It costs about 40 MB at a million incidents.
+third of that size. At a million incidents, counting `npm` among critical
+incidents looked up 10,500 ids: 3.0 ms instead of 4.2 ms (with a 64 MiB page
+cache). With the facet words of migration 0015 it looks up 1,001: 1.85 ms
+instead of 2.05 ms, and reading the facets of 1,000 incidents by id takes
+0.26 ms instead of 0.29 ms (SQLite's default cache). It costs about 40 MB at
+a million incidents.
 
 PostgreSQL checks its filters differently (search/repository.py) and does not
 get the index.
