@@ -13,7 +13,12 @@ from devflowfix.db import Database
 from devflowfix.errors import ValidationFailed
 from devflowfix.models import Incident, User
 from devflowfix.search import service as search_service
-from devflowfix.search.fulltext import compile_query, words_of
+from devflowfix.search.fulltext import (
+    FACET_WORDS,
+    compile_query,
+    text_query_of,
+    words_of,
+)
 from devflowfix.search.maintenance import BULK_ROWS, bulk_indexing, restore_set_aside
 from devflowfix.search.repository import filter_conditions
 from devflowfix.search.schemas import IncidentFilters, SearchRequest
@@ -429,8 +434,35 @@ def test_counts_follow_changes_of_every_facet(database: Database) -> None:
     assert old_values == 2
 
 
+def test_each_facet_word_is_one_word() -> None:
+    assert all(words_of(word) == [word] for word in FACET_WORDS)
+    assert {"sev4", "srcgithubactions", "outrolledback"} <= FACET_WORDS
+
+
 @pytest.mark.parametrize(
-    "query", ["sev3", "srcgithubactions", "outpending", "faildependencyerror"]
+    ("query", "reaches"),
+    [
+        ("npm install", False),
+        ("failed", False),
+        ('"exit code 137"', False),
+        ("sev4", True),
+        ("fail*", True),
+        ("timeout -srcjenkins", True),
+        ('"code outpending"', True),
+    ],
+)
+def test_queries_that_could_match_facet_words_are_told(
+    query: str, reaches: bool
+) -> None:
+    text_query = text_query_of(IncidentFilters(search_query=query))
+
+    assert text_query is not None
+    assert text_query.reaches_facets is reaches
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["sev3", "srcgithubactions", "outpending", "faildependencyerror", "outp*", "sev*"],
 )
 def test_facet_words_are_not_text(database: Database, query: str) -> None:
     user = make_user(database)
