@@ -74,20 +74,24 @@ SessionDep = Annotated[Session, Depends(_read_session, scope="function")]
 WriteSessionDep = Annotated[Session, Depends(_write_session, scope="function")]
 
 
-def _current_user(
-    request: Request,
-    settings: SettingsDep,
-    database: DatabaseDep,
-    token: Annotated[str | None, Depends(bearer_scheme)],
-) -> User:
+async def _token_subject(
+    settings: SettingsDep, token: Annotated[str | None, Depends(bearer_scheme)]
+) -> str:
+    # Checked before the request's body: a request without a valid token is a
+    # 401 whatever it sends.
     if not token:
         raise Unauthorized("Send a bearer token in the Authorization header.")
-    subject = token_subject(token, settings)
+    return token_subject(token, settings)
+
+
+# The subject of the request's verified bearer token; the user is not looked up.
+TokenSubject = Annotated[str, Depends(_token_subject)]
+
+
+def _current_user(database: DatabaseDep, subject: TokenSubject) -> User:
     # Its own short transaction: the user must not hold the request's write lock.
     with database.transaction(write=False) as session:
-        user = find_active_user(session, subject)
-    request.state.user_id = user.public_id
-    return user
+        return find_active_user(session, subject)
 
 
 CurrentUser = Annotated[User, Depends(_current_user)]
