@@ -242,8 +242,9 @@ def _fts5_match(query: TextQuery, facets: Sequence[str] = ()) -> ColumnElement[b
     expression = query.fts5()
     if query.reaches_facets:
         expression = f"{FTS5_TEXT_COLUMNS} : ({expression})"
-    for clause in facets:
-        expression += f" AND search_facets : ({clause})"
+    if facets:
+        clauses = " AND ".join(f"search_facets : ({clause})" for clause in facets)
+        expression = f"({expression}) AND {clauses}"
     return FTS_TABLE.c.incidents_fts.op("MATCH")(bindparam(None, expression))
 
 
