@@ -380,8 +380,8 @@ def newest_matches(session: Session, query: TextQuery, limit: int) -> NewestMatc
         fts5_matches(query).order_by(FTS_TABLE.c.rowid.desc()).limit(limit).subquery()
     )
     if not query.prefixed:
-        # Their number and bounds only, summed up inside SQLite: 0.4 ms for
-        # 5,000 ids of a plain word instead of 1.5 ms to fetch them.
+        # Their number and bounds only, summed up inside SQLite: for 5,000
+        # ids of a plain word 0.9 ms in all instead of 1.5 ms to fetch them.
         summary = select(
             func.count(), func.min(newest.c.rowid), func.max(newest.c.rowid)
         )
