@@ -14,8 +14,9 @@ per facet (`sev4 srcgithubactions outfailed faildependencyerror`: the
 severity's rank, the other values without their underscores, which FTS5
 would split on). The full-text table gets it as a seventh column that user
 queries never reach: a query with a word that could match a facet word is
-restricted to the six text columns (search/fulltext.py). A change of severity, source, outcome or failure type
-now re-indexes the incident's entry, as a change of its text does.
+restricted to the six text columns (search/fulltext.py). A change of
+severity, source, outcome or failure type now re-indexes the incident's
+entry, as a change of its text does.
 
 The full-text index is rebuilt, about a minute per million incidents.
 PostgreSQL is unchanged.
