@@ -4,8 +4,10 @@
 #   eval "$(bash .ci/services.sh)"
 set -euo pipefail
 
-PG_PORT=${DEVFLOWFIX_CI_PG_PORT:-55432}
-REDIS_PORT=${DEVFLOWFIX_CI_REDIS_PORT:-56379}
+# Below Linux's ephemeral range (32768-60999): a client connection on loopback
+# can hold a port in that range and keep a server from binding it.
+PG_PORT=${DEVFLOWFIX_CI_PG_PORT:-25432}
+REDIS_PORT=${DEVFLOWFIX_CI_REDIS_PORT:-26379}
 STATE=${DEVFLOWFIX_CI_STATE:-/tmp/devflowfix-ci}
 PG_DATA=$STATE/pgdata
 mkdir -p "$STATE"
@@ -39,6 +41,11 @@ for _ in $(seq 1 30); do
     "$pg_bin/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" && break
     sleep 1
 done
+if ! "$pg_bin/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT"; then
+    echo "PostgreSQL does not answer on 127.0.0.1:$PG_PORT; $STATE/postgres.log says:" >&2
+    tail -n 20 "$STATE/postgres.log" >&2 || true
+    exit 1
+fi
 if ! psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'devflowfix_test'" | grep -q 1; then
     psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -qc "CREATE DATABASE devflowfix_test" >&2
 fi
@@ -51,6 +58,13 @@ for _ in $(seq 1 30); do
     redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping >/dev/null 2>&1 && break
     sleep 0.2
 done
+# Without this check the tests would run against nothing: the rate limiter
+# lets requests through when its store is down, and only some tests notice.
+if ! redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping >/dev/null 2>&1; then
+    echo "Redis does not answer on 127.0.0.1:$REDIS_PORT; $STATE/redis.log says:" >&2
+    tail -n 20 "$STATE/redis.log" >&2 || true
+    exit 1
+fi
 
 echo "export DEVFLOWFIX_TEST_POSTGRES_URL=postgresql+psycopg://postgres@127.0.0.1:$PG_PORT/devflowfix_test"
 echo "export DEVFLOWFIX_TEST_REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0"
