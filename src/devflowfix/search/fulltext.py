@@ -84,14 +84,24 @@ def facet_word(prefix: str, value: str) -> str:
     return prefix + value.replace("_", "")
 
 
-FACET_PREFIXES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("sev", tuple(str(severity.rank) for severity in Severity)),
-    ("src", tuple(Source)),
-    ("out", tuple(Outcome)),
-    ("fail", tuple(FailureType)),
+# Each facet filter of IncidentFilters with the prefix of its words and every
+# value it can take.
+FACET_FILTERS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("severities", "sev", tuple(Severity)),
+    ("sources", "src", tuple(Source)),
+    ("outcomes", "out", tuple(Outcome)),
+    ("failure_types", "fail", tuple(FailureType)),
 )
+
+
+def _facet_value(prefix: str, value: str) -> str:
+    return str(Severity(value).rank) if prefix == "sev" else str(value)
+
+
 FACET_WORDS = frozenset(
-    facet_word(prefix, value) for prefix, values in FACET_PREFIXES for value in values
+    facet_word(prefix, _facet_value(prefix, value))
+    for _, prefix, values in FACET_FILTERS
+    for value in values
 )
 
 
@@ -254,17 +264,15 @@ def facet_clauses(filters: IncidentFilters) -> tuple[str, ...]:
     The words are those of the `search_facets` column (migration 0015): the
     severity's rank, the other values without the underscores FTS5 splits on.
     """
-    given: list[tuple[str, list[str]]] = [
-        ("sev", [str(Severity(value).rank) for value in filters.severities or ()]),
-        ("src", [str(value) for value in filters.sources or ()]),
-        ("out", [str(value) for value in filters.outcomes or ()]),
-        ("fail", [str(value) for value in filters.failure_types or ()]),
-    ]
-    return tuple(
-        " OR ".join(facet_word(prefix, value) for value in values)
-        for prefix, values in given
-        if values
-    )
+    clauses = []
+    for field, prefix, _ in FACET_FILTERS:
+        values = getattr(filters, field) or ()
+        if values:
+            words = [
+                facet_word(prefix, _facet_value(prefix, value)) for value in values
+            ]
+            clauses.append(" OR ".join(words))
+    return tuple(clauses)
 
 
 def _tsquery_of(query: TextQuery) -> ColumnElement[object]:
