@@ -368,8 +368,11 @@ class NewestMatches:
     top: int
     ids: frozenset[int] | None = None
 
-    def covers(self, incident_ids: Sequence[int]) -> bool:
-        return self.ids is not None and min(incident_ids) >= self.floor
+    def covering(self, incident_ids: Sequence[int]) -> frozenset[int] | None:
+        """The listed ids when they hold every match among `incident_ids`."""
+        if self.ids is None or min(incident_ids) < self.floor:
+            return None
+        return self.ids
 
     def share(self) -> float | None:
         """The share of the incidents from `floor` up that match, if it is known."""
@@ -419,8 +422,9 @@ def matching_ids(
     """Those of `incident_ids` whose text matches `query`, on SQLite."""
     if not incident_ids:
         return set()
-    if newest is not None and newest.ids is not None and newest.covers(incident_ids):
-        return set(newest.ids.intersection(incident_ids))
+    listed = None if newest is None else newest.covering(incident_ids)
+    if listed is not None:
+        return set(listed.intersection(incident_ids))
 
     low, high = min(incident_ids), max(incident_ids)
     if high - low <= RANGE_SPREAD * len(incident_ids):
