@@ -35,7 +35,15 @@ down_revision: str | Sequence[str] | None = "0014_search_facet_index"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-TEXT_COLUMNS = "error_message, root_cause, error_log, repository, workflow, tags"
+TEXT_COLUMNS = [
+    "error_message",
+    "root_cause",
+    "error_log",
+    "repository",
+    "workflow",
+    "tags",
+]
+FACET_COLUMNS = ["severity", "source", "outcome", "failure_type"]
 FACETS = (
     "'sev' || severity || ' src' || replace(source, '_', '') || "
     "' out' || replace(outcome, '_', '') || ' fail' || replace(failure_type, '_', '')"
@@ -87,16 +95,14 @@ def _schema(columns: list[str], watched: list[str]) -> list[str]:
 def upgrade() -> None:
     if op.get_bind().dialect.name != "sqlite":
         return
-    text_columns = TEXT_COLUMNS.split(", ")
     for statement in DROP:
         op.execute(statement)
     op.execute(
         f"ALTER TABLE incidents ADD COLUMN search_facets TEXT "
         f"GENERATED ALWAYS AS ({FACETS}) VIRTUAL"
     )
-    facets = ["severity", "source", "outcome", "failure_type"]
     for statement in _schema(
-        [*text_columns, "search_facets"], [*text_columns, *facets]
+        [*TEXT_COLUMNS, "search_facets"], [*TEXT_COLUMNS, *FACET_COLUMNS]
     ):
         op.execute(statement)
 
@@ -104,9 +110,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name != "sqlite":
         return
-    text_columns = TEXT_COLUMNS.split(", ")
     for statement in DROP:
         op.execute(statement)
     op.execute("ALTER TABLE incidents DROP COLUMN search_facets")
-    for statement in _schema(text_columns, text_columns):
+    for statement in _schema(TEXT_COLUMNS, TEXT_COLUMNS):
         op.execute(statement)
